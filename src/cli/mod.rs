@@ -1,0 +1,63 @@
+//! Command-line interface: clap flags (their doc comments are the help text), validated once
+//! and turned into library calls. Errors carry context naming the file, flag or model.
+
+mod models;
+mod progress;
+mod score;
+mod train;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Exit code when everything worked.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when some inputs failed (the others were still scored and written).
+pub const EXIT_SOME_FAILED: i32 = 1;
+
+/// Sentence-level tone of dated news articles, scored by a local transformer.
+#[derive(Parser, Debug)]
+#[command(name = "rhetor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Score(score::ScoreArgs),
+    Train(train::TrainArgs),
+    Models(models::ModelsArgs),
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run() -> Result<i32> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Score(a) => score::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Models(a) => models::run(a),
+    }
+}
+
+/// True when the error is a closed pipe on output (`rhetor score … | head`): not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<rhetor::score::ScoreError>()
+                .is_some_and(|e| matches!(e, rhetor::score::ScoreError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// Sets libtorch's intra-op threads (0 = all cores).
+pub fn set_threads(threads: usize) {
+    let n = if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    };
+    tch::set_num_threads(n as i32);
+    tch::set_num_interop_threads(1);
+}

@@ -1,0 +1,133 @@
+//! `rhetor score`: scores every sentence of the given articles.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rhetor::ingest::{read_inputs, InputMode};
+use rhetor::model::registry::{resolve, DEFAULT_MODEL};
+use rhetor::model::transformer::{Settings, TransformerModel};
+use rhetor::report::{reporter, Format};
+use rhetor::score::score_articles;
+
+use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
+
+/// Score the tone of every sentence of dated news articles.
+///
+/// Inputs are text articles (first line may begin `date YYYY-MM-DD`), directories of them
+/// (recursive, sorted), JSONL files with one article per line (`id`, `date`, `title`, `text`),
+/// or `-` for stdin. With `--input lines` every line is one unit, never re-segmented.
+///
+/// Examples:
+///   rhetor score examples/articles/
+///   rhetor score --format table examples/articles/2018-06-12-singapore-summit.txt
+///   cut -f3 ratings.tsv | rhetor score --input lines - > scores.jsonl
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ScoreArgs {
+    /// Article files, directories, JSONL files, or `-` for stdin (the default).
+    pub inputs: Vec<String>,
+    /// How to read the inputs.
+    #[arg(long = "input", value_enum, default_value_t = InputMode::Auto)]
+    pub input: InputMode,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the output to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Model name (in the models folder) or path to a model folder.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: String,
+    /// Sentences per forward pass (sentences are sorted by length and padded per batch).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub batch_size: u64,
+    /// CPU threads for the transformer [default: all cores].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Maximum tokens per sentence (longer ones are truncated and flagged) [default: the model's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(8..=512))]
+    pub max_length: Option<u64>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: ScoreArgs) -> Result<i32> {
+    let inputs = if args.inputs.is_empty() {
+        if std::io::stdin().is_terminal() {
+            anyhow::bail!("no input given: name article files or directories, or pipe text into `rhetor score -` (see `rhetor score --help`)");
+        }
+        vec!["-".to_string()]
+    } else {
+        args.inputs.clone()
+    };
+    let ingested = read_inputs(&inputs, args.input);
+    for e in &ingested.errors {
+        eprintln!("rhetor: error: {e}");
+    }
+    let failed = !ingested.errors.is_empty();
+    if ingested.articles.is_empty() {
+        eprintln!("rhetor: nothing to score");
+        return Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK });
+    }
+
+    set_threads(args.threads);
+    let dir = resolve(&args.model)?;
+    let settings = Settings {
+        batch_size: args.batch_size as usize,
+        max_length: args.max_length.map(|m| m as usize),
+    };
+    let model = TransformerModel::load(&dir, settings)
+        .with_context(|| format!("cannot load model {} from {}", args.model, dir.display()))?;
+
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if to_terminal {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let (out, tmp): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
+        Some(path) => {
+            let tmp = path.with_extension("partial");
+            let f = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create output file {}", tmp.display()))?;
+            (Box::new(std::io::BufWriter::new(f)), Some(tmp))
+        }
+        None => (
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            None,
+        ),
+    };
+    let mut rep = reporter(format, out);
+    let pb = progress::bar(args.quiet, 0, "scoring");
+    let n = score_articles(
+        &ingested.articles,
+        &model,
+        &|done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        },
+        &mut |row| rep.row(&row),
+    )?;
+    rep.finish().context("cannot write output")?;
+    drop(rep);
+    pb.finish_and_clear();
+    if let (Some(tmp), Some(path)) = (tmp, &args.output) {
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+    }
+    if !args.quiet && !to_terminal {
+        eprintln!(
+            "rhetor: scored {n} units from {} article(s){}",
+            ingested.articles.len(),
+            if failed {
+                format!("; {} input(s) failed", ingested.errors.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
+}

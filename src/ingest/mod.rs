@@ -1,0 +1,441 @@
+//! Ingest: the first pipeline stage. Reads articles from text files, directories, JSONL and
+//! stdin (or raw lines, for evaluation and pipes) into [`Article`]s. A bad input becomes an
+//! [`InputError`] naming it; the good inputs are returned all the same.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::error::InputError;
+
+/// How to read an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum InputMode {
+    /// By extension: `.jsonl`/`.ndjson` are JSONL, everything else a text article; stdin is
+    /// sniffed (JSONL if its first non-blank character is `{`).
+    #[default]
+    Auto,
+    /// A text article; the first line may begin `date YYYY-MM-DD`.
+    Text,
+    /// One JSON article per line: `id`, `date`, optional `title`, `text`.
+    Jsonl,
+    /// Each line is one unit to score, never re-segmented; one output row per line.
+    Lines,
+}
+
+/// How an article's text is cut into units to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Prose: the segmenter finds the sentences.
+    Prose,
+    /// Every line is one unit (`--input lines`).
+    Lines,
+}
+
+/// One article (or, in lines mode, one file of lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Stable id: the JSONL `id`, or the file stem for text files.
+    pub id: String,
+    /// Where it came from: a path, `path:line` for JSONL, or `-` for stdin.
+    pub source: String,
+    /// Publication date; `None` means undated.
+    pub date: Option<NaiveDate>,
+    pub title: Option<String>,
+    /// The body; sentence offsets point into this string (in chars).
+    pub text: String,
+    pub layout: Layout,
+}
+
+/// The result of reading a set of inputs: articles in input order, and the inputs that failed.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub articles: Vec<Article>,
+    pub errors: Vec<InputError>,
+}
+
+/// Reads every input (`-` is stdin; directories are walked recursively in sorted order).
+pub fn read_inputs(inputs: &[String], mode: InputMode) -> Ingested {
+    let mut out = Ingested::default();
+    for input in inputs {
+        if input == "-" {
+            match read_stdin() {
+                Ok(bytes) => parse_bytes("-", &bytes, mode, true, &mut out),
+                Err(e) => out.errors.push(e),
+            }
+            continue;
+        }
+        let path = Path::new(input);
+        if path.is_dir() {
+            match walk(path) {
+                Ok(files) if files.is_empty() => out.errors.push(InputError::Empty {
+                    source_name: format!("{input} (directory with no files)"),
+                }),
+                Ok(files) => {
+                    for f in files {
+                        read_file(&f, mode, &mut out);
+                    }
+                }
+                Err(e) => out.errors.push(io_error(input, e)),
+            }
+        } else {
+            read_file(path, mode, &mut out);
+        }
+    }
+    out
+}
+
+fn read_stdin() -> Result<Vec<u8>, InputError> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut buf)
+        .map_err(|e| io_error("-", e))?;
+    Ok(buf)
+}
+
+fn io_error(name: &str, error: std::io::Error) -> InputError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        InputError::NotFound {
+            source_name: name.to_string(),
+        }
+    } else {
+        InputError::Io {
+            source_name: name.to_string(),
+            error,
+        }
+    }
+}
+
+/// Regular, non-hidden files under `dir`, recursively, sorted by path.
+fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_file(path: &Path, mode: InputMode, out: &mut Ingested) {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => parse_bytes(&name, &bytes, mode, false, out),
+        Err(e) => out.errors.push(io_error(&name, e)),
+    }
+}
+
+fn is_jsonl_path(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".jsonl") || lower.ends_with(".ndjson")
+}
+
+/// Parses the bytes of one input (a file or stdin) and appends its articles or its error.
+pub fn parse_bytes(name: &str, bytes: &[u8], mode: InputMode, stdin: bool, out: &mut Ingested) {
+    let text = match decode(name, bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(e);
+            return;
+        }
+    };
+    let mode = match mode {
+        InputMode::Auto if stdin => {
+            if text.trim_start().starts_with('{') {
+                InputMode::Jsonl
+            } else {
+                InputMode::Text
+            }
+        }
+        InputMode::Auto if is_jsonl_path(name) => InputMode::Jsonl,
+        InputMode::Auto => InputMode::Text,
+        m => m,
+    };
+    match mode {
+        InputMode::Jsonl => parse_jsonl(name, &text, out),
+        InputMode::Lines => out.articles.push(Article {
+            id: article_id(name),
+            source: name.to_string(),
+            date: None,
+            title: None,
+            text,
+            layout: Layout::Lines,
+        }),
+        _ => match parse_text_article(name, &text) {
+            Ok(a) => out.articles.push(a),
+            Err(e) => out.errors.push(e),
+        },
+    }
+}
+
+/// Checks for binary content and invalid UTF-8; strips a UTF-8 byte-order mark.
+fn decode(name: &str, bytes: &[u8]) -> Result<String, InputError> {
+    if let Some(offset) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
+        return Err(InputError::Binary {
+            source_name: name.to_string(),
+            offset,
+        });
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => Err(InputError::InvalidUtf8 {
+            source_name: name.to_string(),
+            offset: e.valid_up_to(),
+        }),
+    }
+}
+
+fn article_id(name: &str) -> String {
+    if name == "-" {
+        return "stdin".to_string();
+    }
+    Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Parses a date written `YYYY-MM-DD`, or an RFC 3339 timestamp whose date part is used.
+pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    let v = value.trim();
+    let day = if v.len() > 10 && v.is_char_boundary(10) && v.as_bytes()[10] == b'T' {
+        &v[..10]
+    } else {
+        v
+    };
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| e.to_string())
+}
+
+/// A text article: optional `date YYYY-MM-DD` at the start of the first line, then the body
+/// (which may continue on the same line).
+pub fn parse_text_article(name: &str, text: &str) -> Result<Article, InputError> {
+    let trimmed = text.trim_start();
+    let mut date = None;
+    let mut body = trimmed;
+    if let Some(rest) = trimmed.strip_prefix("date ") {
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let value = &rest[..end];
+        date = Some(parse_date(value).map_err(|reason| InputError::BadDate {
+            source_name: name.to_string(),
+            value: value.to_string(),
+            reason,
+        })?);
+        body = rest[end..].trim_start();
+    }
+    let body = body.trim_end();
+    if body.is_empty() {
+        return Err(InputError::Empty {
+            source_name: name.to_string(),
+        });
+    }
+    Ok(Article {
+        id: article_id(name),
+        source: name.to_string(),
+        date,
+        title: None,
+        text: body.to_string(),
+        layout: Layout::Prose,
+    })
+}
+
+#[derive(Deserialize)]
+struct JsonArticle {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    text: String,
+}
+
+fn parse_jsonl(name: &str, text: &str, out: &mut Ingested) {
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let where_ = format!("{name}:{}", i + 1);
+        match parse_jsonl_line(&where_, line) {
+            Ok(a) => out.articles.push(a),
+            Err(e) => out.errors.push(e),
+        }
+    }
+}
+
+fn parse_jsonl_line(where_: &str, line: &str) -> Result<Article, InputError> {
+    let row: JsonArticle = serde_json::from_str(line).map_err(|e| InputError::Json {
+        source_name: where_.to_string(),
+        reason: format!(
+            "{e}; each line must be an object with \"text\" and optional \"id\", \"date\", \"title\""
+        ),
+    })?;
+    let date = match row.date.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(parse_date(d).map_err(|reason| InputError::BadDate {
+            source_name: where_.to_string(),
+            value: d.to_string(),
+            reason,
+        })?),
+    };
+    let text = row.text.trim();
+    if text.is_empty() {
+        return Err(InputError::Empty {
+            source_name: where_.to_string(),
+        });
+    }
+    let id = match row.id {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => where_.to_string(),
+    };
+    Ok(Article {
+        id,
+        source: where_.to_string(),
+        date,
+        title: row.title,
+        text: text.to_string(),
+        layout: Layout::Prose,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(name: &str, bytes: &[u8], mode: InputMode) -> Ingested {
+        let mut out = Ingested::default();
+        parse_bytes(name, bytes, mode, false, &mut out);
+        out
+    }
+
+    #[test]
+    fn date_line_with_body_on_the_same_line() {
+        let a = parse_text_article("a.txt", " date 2024-12-29 Kim spoke. Then left.\n").unwrap();
+        assert_eq!(a.date, NaiveDate::from_ymd_opt(2024, 12, 29));
+        assert_eq!(a.text, "Kim spoke. Then left.");
+        assert_eq!(a.id, "a");
+    }
+
+    #[test]
+    fn article_without_date_is_undated() {
+        let a = parse_text_article("b.txt", "No date here.").unwrap();
+        assert_eq!(a.date, None);
+    }
+
+    #[test]
+    fn bad_dates_are_errors_naming_the_input() {
+        for bad in ["2024-13-01", "2024-02-30", "yesterday", "29/12/2024"] {
+            let e = parse_text_article("c.txt", &format!("date {bad} Text.")).unwrap_err();
+            assert!(matches!(e, InputError::BadDate { .. }), "{bad}");
+            assert!(e.to_string().contains("c.txt"), "{e}");
+            assert!(e.to_string().contains("YYYY-MM-DD"), "{e}");
+        }
+    }
+
+    #[test]
+    fn empty_and_date_only_articles_are_errors() {
+        assert!(matches!(
+            parse_text_article("e.txt", "  \n "),
+            Err(InputError::Empty { .. })
+        ));
+        assert!(matches!(
+            parse_text_article("e.txt", "date 2024-01-01\n"),
+            Err(InputError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn binary_and_invalid_utf8_are_rejected() {
+        let out = one("bin.dat", b"abc\0def", InputMode::Auto);
+        assert!(matches!(
+            out.errors[0],
+            InputError::Binary { offset: 3, .. }
+        ));
+        let out = one("latin1.txt", b"caf\xe9 au lait", InputMode::Auto);
+        assert!(matches!(
+            out.errors[0],
+            InputError::InvalidUtf8 { offset: 3, .. }
+        ));
+        assert!(out.errors[0].to_string().contains("latin1.txt"));
+    }
+
+    #[test]
+    fn jsonl_keeps_good_lines_and_names_bad_ones() {
+        let data = concat!(
+            "{\"id\":\"a\",\"date\":\"2024-01-02\",\"title\":\"T\",\"text\":\"One.\"}\n",
+            "not json\n",
+            "\n",
+            "{\"id\":7,\"text\":\"Two.\"}\n",
+            "{\"id\":\"x\",\"date\":\"2024-99-01\",\"text\":\"Three.\"}\n",
+            "{\"id\":\"y\",\"text\":\"  \"}\n",
+            "{\"date\":\"2024-03-04T10:00:00Z\",\"text\":\"Four.\"}\n",
+        );
+        let out = one("in.jsonl", data.as_bytes(), InputMode::Auto);
+        let ids: Vec<_> = out.articles.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["a", "7", "in.jsonl:7"]);
+        assert_eq!(out.articles[0].title.as_deref(), Some("T"));
+        assert_eq!(out.articles[2].date, NaiveDate::from_ymd_opt(2024, 3, 4));
+        let names: Vec<_> = out.errors.iter().map(|e| e.source_name()).collect();
+        assert_eq!(names, ["in.jsonl:2", "in.jsonl:5", "in.jsonl:6"]);
+    }
+
+    #[test]
+    fn stdin_is_sniffed_for_jsonl() {
+        let mut out = Ingested::default();
+        parse_bytes(
+            "-",
+            b"{\"text\":\"Hi.\"}\n",
+            InputMode::Auto,
+            true,
+            &mut out,
+        );
+        assert_eq!(out.articles.len(), 1);
+        let mut out = Ingested::default();
+        parse_bytes("-", b"date 2020-01-01 Hi.", InputMode::Auto, true, &mut out);
+        assert_eq!(out.articles[0].id, "stdin");
+    }
+
+    #[test]
+    fn lines_mode_keeps_the_whole_text() {
+        let out = one("l.txt", b"a\n\nb\n", InputMode::Lines);
+        assert_eq!(out.articles[0].layout, Layout::Lines);
+        assert_eq!(out.articles[0].text, "a\n\nb\n");
+    }
+
+    #[test]
+    fn directories_are_walked_sorted_and_missing_files_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("b.txt"), "B.").unwrap();
+        std::fs::write(dir.path().join("sub/a.txt"), "A.").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "H.").unwrap();
+        let missing = dir.path().join("nope.txt").display().to_string();
+        let out = read_inputs(
+            &[dir.path().display().to_string(), missing.clone()],
+            InputMode::Auto,
+        );
+        let texts: Vec<_> = out.articles.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(texts, ["B.", "A."]);
+        assert!(
+            matches!(&out.errors[0], InputError::NotFound { source_name } if *source_name == missing)
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! rhetor scores the tone of every sentence of dated news articles with a local transformer.
+//!
+//! The pipeline, one module per stage, in order:
+//! 1. [`ingest`]: text files, directories, JSONL, stdin or raw lines → [`ingest::Article`]s;
+//! 2. [`segment`]: articles → sentences with character offsets ([`segment::Span`]);
+//! 3. [`tokenize`]: sentences → WordPiece token ids;
+//! 4. [`model`]: token ids → [`model::Tone`] per sentence (the [`model::ToneModel`] trait);
+//! 5. [`report`]: scored rows → JSONL, CSV or a table.
+//!
+//! [`score`] drives stages 1–4 across articles in batches; [`train`] fits the tone heads that
+//! [`model`] loads.
+
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod score;
+pub mod segment;
+pub mod tokenize;
+pub mod train;
+
+pub use error::{DataError, InputError, ModelError, TrainError};

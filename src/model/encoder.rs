@@ -1,0 +1,160 @@
+//! The sentence encoder: a BERT model (all-MiniLM-L6-v2 by default) loaded through rust-bert
+//! from the installed `model.safetensors`, mean-pooled over the attention mask and
+//! L2-normalised, as sentence-transformers does for this model.
+
+use std::path::{Path, PathBuf};
+
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::error::ModelError;
+
+const REINSTALL: &str = "run `scripts/setup.sh` to (re)install the base encoder";
+
+/// A BERT encoder with its weights.
+pub struct Encoder {
+    pub vs: nn::VarStore,
+    pub model: BertModel<BertEmbeddings>,
+    pub config: BertConfig,
+    pub dir: PathBuf,
+}
+
+/// Reads `config.json` into rust-bert's `BertConfig`, filling the optional fields rust-bert
+/// would otherwise panic on, and returning an error (not a panic) for a bad file.
+pub fn read_config(dir: &Path, all_layers: bool) -> Result<BertConfig, ModelError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "config.json".into(),
+                hint: REINSTALL.into(),
+            }
+        } else {
+            ModelError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+                hint: REINSTALL.into(),
+            }
+        }
+    })?;
+    let mut config: BertConfig = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
+        path: path.clone(),
+        reason: format!("not a BERT config: {e}"),
+        hint: REINSTALL.into(),
+    })?;
+    config.output_attentions = Some(false);
+    config.output_hidden_states = Some(all_layers);
+    config.is_decoder = Some(false);
+    if config.id2label.is_none() {
+        config.id2label = Some(Default::default());
+    }
+    if config.label2id.is_none() {
+        config.label2id = Some(Default::default());
+    }
+    if config.hidden_size <= 0
+        || config.num_hidden_layers <= 0
+        || config.num_attention_heads <= 0
+        || config.hidden_size % config.num_attention_heads != 0
+    {
+        return Err(ModelError::Corrupt {
+            path,
+            reason: "inconsistent sizes (hidden_size, num_hidden_layers, num_attention_heads)"
+                .into(),
+            hint: REINSTALL.into(),
+        });
+    }
+    Ok(config)
+}
+
+impl Encoder {
+    /// Loads the encoder from a folder holding `config.json` and `model.safetensors`. With
+    /// `all_layers`, [`Encoder::hidden_states`] returns every layer's output (costs a copy per
+    /// layer); otherwise only the last.
+    pub fn load(dir: &Path, all_layers: bool) -> Result<Self, ModelError> {
+        let config = read_config(dir, all_layers)?;
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "model.safetensors".into(),
+                hint: REINSTALL.into(),
+            });
+        }
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model =
+            BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+        vs.load(&weights).map_err(|e| ModelError::Corrupt {
+            path: weights.clone(),
+            reason: format!("cannot load weights: {e}"),
+            hint: REINSTALL.into(),
+        })?;
+        vs.freeze();
+        Ok(Encoder {
+            vs,
+            model,
+            config,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn hidden_size(&self) -> i64 {
+        self.config.hidden_size
+    }
+
+    pub fn num_layers(&self) -> i64 {
+        self.config.num_hidden_layers
+    }
+
+    /// Runs the encoder on a padded batch. Returns the output of every layer (first to last)
+    /// when loaded with `all_layers`, else only the last; each `[batch, len, hidden]`.
+    pub fn hidden_states(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        train: bool,
+    ) -> Result<Vec<Tensor>, ModelError> {
+        let out = self
+            .model
+            .forward_t(Some(ids), Some(mask), None, None, None, None, None, train)
+            .map_err(|e| ModelError::Torch(e.to_string()))?;
+        match out.all_hidden_states {
+            Some(all) if !all.is_empty() => Ok(all),
+            _ => Ok(vec![out.hidden_state]),
+        }
+    }
+}
+
+/// Mean of `hidden` over the positions where `mask` is 1: `[batch, len, h] -> [batch, h]`.
+pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Tensor {
+    let m = mask.to_kind(Kind::Float).unsqueeze(-1);
+    let summed = (hidden * &m).sum_dim_intlist(1, false, Kind::Float);
+    let counts = m.sum_dim_intlist(1, false, Kind::Float).clamp_min(1e-9);
+    summed / counts
+}
+
+/// Row-wise L2 normalisation.
+pub fn l2_normalize(x: &Tensor) -> Tensor {
+    let norm = x
+        .norm_scalaropt_dim(2.0, [-1i64].as_slice(), true)
+        .clamp_min(1e-12);
+    x / norm
+}
+
+/// Pads token id lists into `(ids, mask)` tensors of shape `[batch, longest]`.
+pub fn pad_batch(seqs: &[&[i64]], pad_id: i64) -> (Tensor, Tensor) {
+    let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+    let mut ids = Vec::with_capacity(seqs.len() * longest);
+    let mut mask = Vec::with_capacity(seqs.len() * longest);
+    for s in seqs {
+        ids.extend_from_slice(s);
+        mask.extend(std::iter::repeat(1i64).take(s.len()));
+        ids.extend(std::iter::repeat(pad_id).take(longest - s.len()));
+        mask.extend(std::iter::repeat(0i64).take(longest - s.len()));
+    }
+    let shape = [seqs.len() as i64, longest as i64];
+    (
+        Tensor::from_slice(&ids).view(shape),
+        Tensor::from_slice(&mask).view(shape),
+    )
+}

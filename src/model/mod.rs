@@ -1,0 +1,127 @@
+//! Model: the fourth pipeline stage. A [`ToneModel`] scores a batch of units and returns one
+//! [`Tone`] per unit. The transformer (MiniLM encoder + a trained head, in [`transformer`]) and
+//! test doubles implement it the same way. rust-bert and tch stay inside this module (and
+//! `train`, which fits what this module loads).
+
+pub mod encoder;
+pub mod head;
+pub mod manifest;
+pub mod registry;
+pub mod transformer;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+
+/// The three tone classes, in the order of the probability vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Label {
+    pub const ALL: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Negative => "negative",
+            Label::Neutral => "neutral",
+            Label::Positive => "positive",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(i: usize) -> Label {
+        Label::ALL[i.min(2)]
+    }
+
+    /// The class of a tone in [-1, 1] with a symmetric neutral band `(-band, band)`.
+    pub fn from_tone(tone: f32, band: f32) -> Label {
+        if tone <= -band {
+            Label::Negative
+        } else if tone >= band {
+            Label::Positive
+        } else {
+            Label::Neutral
+        }
+    }
+}
+
+/// Class probabilities, serialised as `{"negative":…, "neutral":…, "positive":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Probs {
+    pub negative: f32,
+    pub neutral: f32,
+    pub positive: f32,
+}
+
+impl Probs {
+    pub fn from_array(p: [f32; 3]) -> Self {
+        Probs {
+            negative: p[0],
+            neutral: p[1],
+            positive: p[2],
+        }
+    }
+
+    pub fn as_array(&self) -> [f32; 3] {
+        [self.negative, self.neutral, self.positive]
+    }
+
+    pub fn argmax(&self) -> Label {
+        let a = self.as_array();
+        let mut best = 0;
+        for i in 1..3 {
+            if a[i] > a[best] {
+                best = i;
+            }
+        }
+        Label::from_index(best)
+    }
+}
+
+/// The tone of one unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tone {
+    /// -1 (hostile, negative) .. 1 (warm, positive).
+    pub tone: f32,
+    pub label: Label,
+    pub probs: Probs,
+    /// The unit had more tokens than the model's maximum length; the tail was not seen.
+    pub truncated: bool,
+}
+
+/// Reports how many units of the current call have been scored so far.
+pub type Progress<'a> = &'a dyn Fn(usize);
+
+/// A model that scores the tone of sentences. Implementations batch internally; `score` returns
+/// one [`Tone`] per text, in order.
+pub trait ToneModel {
+    /// The name written in every output row.
+    fn name(&self) -> &str;
+    fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_serialise_lowercase_and_follow_the_probability_order() {
+        assert_eq!(
+            serde_json::to_string(&Label::Negative).unwrap(),
+            "\"negative\""
+        );
+        let p = Probs::from_array([0.1, 0.2, 0.7]);
+        assert_eq!(p.argmax(), Label::Positive);
+        assert_eq!(Probs::from_array([0.5, 0.3, 0.2]).argmax(), Label::Negative);
+        assert_eq!(Label::from_tone(-0.3, 0.2), Label::Negative);
+        assert_eq!(Label::from_tone(0.1, 0.2), Label::Neutral);
+    }
+}

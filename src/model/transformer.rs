@@ -1,0 +1,233 @@
+//! The transformer tone model: WordPiece tokenizer + BERT encoder (mean-pooled, L2-normalised)
+//! + a trained head, described by a model folder's manifest. Units are sorted by token length
+//! and padded per batch, so a batch wastes little work on padding.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Kind, Tensor};
+
+use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
+use super::head::{probabilities, LinearHead};
+use super::manifest::{sha256_file, HeadKind, Manifest, ToneSource};
+use super::{Label, Probs, Progress, Tone, ToneModel};
+use crate::error::ModelError;
+use crate::tokenize::{Encoding, TextEncoder, WordPiece};
+
+/// Run-time settings of a loaded model.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Units per forward pass.
+    pub batch_size: usize,
+    /// Overrides the manifest's maximum tokens per unit.
+    pub max_length: Option<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch_size: 32,
+            max_length: None,
+        }
+    }
+}
+
+/// The base encoder with its tokenizer: text in, pooled sentence embeddings out.
+pub struct SentenceEncoder {
+    pub tokenizer: WordPiece,
+    pub encoder: Encoder,
+}
+
+impl SentenceEncoder {
+    /// Loads the tokenizer and encoder from an installed base folder.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::MissingFile {
+                dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                file: dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                hint: "the base encoder is not installed; run `scripts/setup.sh`".into(),
+            });
+        }
+        let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
+        let encoder = Encoder::load(dir, false)?;
+        Ok(SentenceEncoder { tokenizer, encoder })
+    }
+
+    /// Tokenizes every text.
+    pub fn encode_all(&self, texts: &[&str], max_len: usize) -> Vec<Encoding> {
+        texts
+            .iter()
+            .map(|t| self.tokenizer.encode(t, max_len))
+            .collect()
+    }
+
+    /// Pooled, normalised embeddings `[n, hidden]` of one padded batch (no gradient).
+    pub fn embed_batch(&self, seqs: &[&[i64]]) -> Result<Tensor, ModelError> {
+        let (ids, mask) = pad_batch(seqs, self.tokenizer.pad_id());
+        tch::no_grad(|| {
+            let layers = self.encoder.hidden_states(&ids, &mask, false)?;
+            let last = layers
+                .last()
+                .ok_or_else(|| ModelError::Torch("no output".into()))?;
+            Ok(l2_normalize(&mean_pool(last, &mask)))
+        })
+    }
+
+    /// Embeddings `[n, hidden]` of many encodings, in input order, computed in length-sorted
+    /// batches. `progress` receives the running count.
+    pub fn embed_sorted(
+        &self,
+        encodings: &[Encoding],
+        batch_size: usize,
+        progress: Progress<'_>,
+    ) -> Result<Tensor, ModelError> {
+        let n = encodings.len();
+        if n == 0 {
+            return Ok(Tensor::zeros(
+                [0, self.encoder.hidden_size()],
+                (Kind::Float, tch::Device::Cpu),
+            ));
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| encodings[i].ids.len());
+        let mut parts = Vec::new();
+        let mut done = 0;
+        for chunk in order.chunks(batch_size.max(1)) {
+            let seqs: Vec<&[i64]> = chunk.iter().map(|&i| encodings[i].ids.as_slice()).collect();
+            parts.push(self.embed_batch(&seqs)?);
+            done += chunk.len();
+            progress(done);
+        }
+        let sorted = Tensor::cat(&parts, 0);
+        // Undo the sort: row order[k] of the output is row k of `sorted`.
+        let order_t = Tensor::from_slice(&order.iter().map(|&i| i as i64).collect::<Vec<_>>());
+        let out = Tensor::zeros_like(&sorted);
+        Ok(out.index_copy(0, &order_t, &sorted))
+    }
+}
+
+/// A transformer tone model loaded from a model folder.
+pub struct TransformerModel {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    pub encoder: SentenceEncoder,
+    head: LinearHead,
+    settings: Settings,
+}
+
+impl TransformerModel {
+    /// Loads the model in `dir`: checks the manifest, the base encoder's sha256 and the head.
+    pub fn load(dir: &Path, settings: Settings) -> Result<Self, ModelError> {
+        let manifest = Manifest::read(dir)?;
+        let base_dir = manifest.base_dir(dir);
+        let weights = base_dir.join("model.safetensors");
+        if !weights.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: base_dir.clone(),
+                file: "model.safetensors".into(),
+                hint: format!(
+                    "model {} needs the base encoder {} ({}); run `scripts/setup.sh`",
+                    manifest.name, manifest.base.name, manifest.base.package
+                ),
+            });
+        }
+        let found = sha256_file(&weights).map_err(|e| ModelError::Corrupt {
+            path: weights.clone(),
+            reason: e.to_string(),
+            hint: "run `scripts/setup.sh`".into(),
+        })?;
+        if found != manifest.base.sha256 {
+            return Err(ModelError::BaseMismatch {
+                name: manifest.name.clone(),
+                path: weights,
+                expected: manifest.base.sha256.clone(),
+                found,
+            });
+        }
+        let encoder = SentenceEncoder::load(&base_dir)?;
+        let head_path = dir.join(&manifest.head.file);
+        if !head_path.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: manifest.head.file.clone(),
+                hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+            });
+        }
+        let head_sha = sha256_file(&head_path).map_err(|e| ModelError::Corrupt {
+            path: head_path.clone(),
+            reason: e.to_string(),
+            hint: "check the file".into(),
+        })?;
+        if head_sha != manifest.head.sha256 {
+            return Err(ModelError::Corrupt {
+                path: head_path,
+                reason: format!(
+                    "sha256 {head_sha} does not match the manifest's {}",
+                    manifest.head.sha256
+                ),
+                hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+            });
+        }
+        let head = match manifest.head.kind {
+            HeadKind::Linear => LinearHead::load(&head_path, encoder.encoder.hidden_size())?,
+        };
+        Ok(TransformerModel {
+            manifest,
+            dir: dir.to_path_buf(),
+            encoder,
+            head,
+            settings,
+        })
+    }
+
+    pub fn max_length(&self) -> usize {
+        self.settings
+            .max_length
+            .unwrap_or(self.manifest.max_length)
+            .clamp(2, 512)
+    }
+
+    /// Tones from pooled features `[n, hidden]`.
+    pub fn tones_from_features(&self, features: &Tensor, truncated: &[bool]) -> Vec<Tone> {
+        let (tone, logits) = tch::no_grad(|| self.head.forward(features));
+        let probs = probabilities(&logits, self.manifest.head.temperature);
+        let n = truncated.len();
+        let tone: Vec<f32> = Vec::<f32>::try_from(tone.to_kind(Kind::Float).contiguous().view(-1))
+            .unwrap_or_else(|_| vec![0.0; n]);
+        let probs: Vec<f32> = Vec::<f32>::try_from(probs.contiguous().view(-1))
+            .unwrap_or_else(|_| vec![1.0 / 3.0; n * 3]);
+        (0..n)
+            .map(|i| {
+                let p = Probs::from_array([probs[3 * i], probs[3 * i + 1], probs[3 * i + 2]]);
+                let t = match self.manifest.head.tone {
+                    ToneSource::Regression => tone[i].clamp(-1.0, 1.0),
+                    ToneSource::Probabilities => p.positive - p.negative,
+                };
+                let label: Label = p.argmax();
+                Tone {
+                    tone: t,
+                    label,
+                    probs: p,
+                    truncated: truncated[i],
+                }
+            })
+            .collect()
+    }
+}
+
+impl ToneModel for TransformerModel {
+    fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError> {
+        let encodings = self.encoder.encode_all(texts, self.max_length());
+        let truncated: Vec<bool> = encodings.iter().map(|e| e.truncated).collect();
+        let features = self
+            .encoder
+            .embed_sorted(&encodings, self.settings.batch_size, progress)?;
+        Ok(self.tones_from_features(&features, &truncated))
+    }
+}

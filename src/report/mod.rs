@@ -1,0 +1,74 @@
+//! Report: the last pipeline stage. One [`Reporter`] trait, one file per output format
+//! (JSONL, CSV, table). Every row is one scored sentence (or line).
+
+mod csv;
+mod jsonl;
+mod table;
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Label, Probs};
+
+pub use self::csv::CsvReporter;
+pub use self::jsonl::JsonlReporter;
+pub use self::table::TableReporter;
+
+/// Article fields of a row; absent in `--input lines` rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleFields {
+    pub article: String,
+    /// `null` for an undated article.
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// One scored unit: the JSONL row of `rhetor score`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub article: Option<ArticleFields>,
+    pub source: String,
+    /// Sentence index within the article (line number from 0 in lines mode).
+    pub index: usize,
+    /// Character offsets (Unicode scalar values, end exclusive) into the article text.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub tone: f32,
+    pub label: Label,
+    pub probs: Probs,
+    pub model: String,
+    pub truncated: bool,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+/// Writes rows in one format.
+pub trait Reporter {
+    fn row(&mut self, row: &Row) -> std::io::Result<()>;
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// Builds the reporter for a format over a writer.
+pub fn reporter<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Reporter + 'w> {
+    match format {
+        Format::Jsonl => Box::new(JsonlReporter::new(out)),
+        Format::Csv => Box::new(CsvReporter::new(out)),
+        Format::Table => Box::new(TableReporter::new(out, table::terminal_width())),
+    }
+}
+
+/// Rounds to 4 decimals for output (keeps JSONL compact and stable).
+pub(crate) fn round4(x: f32) -> f32 {
+    (x * 10_000.0).round() / 10_000.0
+}

@@ -1,0 +1,68 @@
+//! Tokenize: the third pipeline stage. The encoder's lower-cased BERT WordPiece tokenizer,
+//! built from its `vocab.txt` with rust-bert's tokenizer crate, turning sentences into token
+//! ids ([CLS] … [SEP]) truncated to a maximum length, with the truncation reported.
+
+use std::path::Path;
+
+use rust_tokenizers::tokenizer::{BertTokenizer, Tokenizer, TruncationStrategy};
+use rust_tokenizers::vocab::Vocab;
+
+use crate::error::ModelError;
+
+/// Token ids of one unit, ready for the encoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoding {
+    pub ids: Vec<i64>,
+    /// True when the text had more tokens than fit and the tail was cut.
+    pub truncated: bool,
+}
+
+/// Turns text into encoder inputs.
+pub trait TextEncoder: Send + Sync {
+    fn encode(&self, text: &str, max_len: usize) -> Encoding;
+    fn pad_id(&self) -> i64;
+}
+
+/// Lower-cased BERT WordPiece (all-MiniLM-L6-v2, bert-base-uncased and kin).
+pub struct WordPiece {
+    inner: BertTokenizer,
+    pad_id: i64,
+}
+
+impl WordPiece {
+    /// Loads `vocab.txt`; lower-casing and accent stripping match the uncased BERT models.
+    pub fn from_vocab(path: &Path) -> Result<Self, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                file: "vocab.txt".into(),
+                hint: "run `scripts/setup.sh` to (re)install the base encoder".into(),
+            });
+        }
+        let inner =
+            BertTokenizer::from_file(path, true, true).map_err(|e| ModelError::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+                hint: "run `scripts/setup.sh` to reinstall the base encoder".into(),
+            })?;
+        let pad_id = inner.vocab().token_to_id(inner.vocab().get_pad_value());
+        Ok(Self { inner, pad_id })
+    }
+}
+
+impl TextEncoder for WordPiece {
+    fn encode(&self, text: &str, max_len: usize) -> Encoding {
+        let max_len = max_len.max(2);
+        let out = self
+            .inner
+            .encode(text, None, max_len, &TruncationStrategy::LongestFirst, 0);
+        Encoding {
+            ids: out.token_ids,
+            truncated: out.num_truncated_tokens > 0,
+        }
+    }
+
+    fn pad_id(&self) -> i64 {
+        self.pad_id
+    }
+}
