@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::ingest::{read_inputs, InputMode};
-use rhetor::model::registry::{resolve, DEFAULT_MODEL};
-use rhetor::model::transformer::{Settings, TransformerModel};
+use rhetor::model::registry::DEFAULT_MODEL;
+use rhetor::model::transformer::Settings;
 use rhetor::report::{reporter, Format};
 use rhetor::score::score_articles;
 
@@ -37,7 +37,8 @@ pub struct ScoreArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Model name (in the models folder) or path to a model folder.
+    /// Model name (in the models folder), path to a model folder, or `vader` (the VADER 3.3.2
+    /// lexicon baseline).
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
     /// Sentences per forward pass (sentences are sorted by length and padded per batch).
@@ -74,13 +75,12 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     }
 
     set_threads(args.threads);
-    let dir = resolve(&args.model)?;
     let settings = Settings {
         batch_size: args.batch_size as usize,
         max_length: args.max_length.map(|m| m as usize),
     };
-    let model = TransformerModel::load(&dir, settings)
-        .with_context(|| format!("cannot load model {} from {}", args.model, dir.display()))?;
+    let model = rhetor::model::load(&args.model, settings)
+        .with_context(|| format!("cannot load model {}", args.model))?;
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
@@ -104,7 +104,7 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     let pb = progress::bar(args.quiet, 0, "scoring");
     let n = score_articles(
         &ingested.articles,
-        &model,
+        model.as_ref(),
         &|done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);

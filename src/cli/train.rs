@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::train::data::{Columns, DataFormat};
+use rhetor::train::finetune::{train_finetune, FinetuneConfig};
 use rhetor::train::{train_linear, TrainConfig};
 
 use super::{progress, set_threads, EXIT_OK};
@@ -24,6 +25,24 @@ use super::{progress, set_threads, EXIT_OK};
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct TrainArgs {
+    /// What to train: a linear head on frozen embeddings, or fine-tune the encoder with the head.
+    #[arg(long, value_enum, default_value_t = Method::Finetune)]
+    pub method: Method,
+    /// Fine-tuning epochs.
+    #[arg(long, default_value_t = 2)]
+    pub ft_epochs: usize,
+    /// Fine-tuning batch size.
+    #[arg(long, default_value_t = 32)]
+    pub ft_batch_size: usize,
+    /// Fine-tuning peak learning rate (AdamW, linear warm-up and decay).
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Fine-tune only the top N transformer layers (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub top_layers: usize,
+    /// Weight of the tone regression loss against the class loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub tone_weight: f64,
     /// Labeled training files (a fraction is held out for validation).
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
@@ -67,11 +86,23 @@ pub struct TrainArgs {
     /// Full-batch optimisation steps of the softmax classifier.
     #[arg(long, default_value_t = 300)]
     pub epochs: usize,
+    /// Tone target for class-only examples (NewsMTSC) in the tone regression: ±x for
+    /// negative/positive, 0 for neutral; 0 leaves them out of the regression.
+    #[arg(long, default_value_t = 0.5)]
+    pub class_tone: f32,
     /// CPU threads [default: all cores].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Ridge tone + softmax classes on frozen, pooled embeddings (fast: minutes).
+    Linear,
+    /// Fine-tune the encoder's transformer layers with the head (slow: ~10 min per epoch).
+    Finetune,
 }
 
 pub fn run(args: TrainArgs) -> Result<i32> {
@@ -118,21 +149,53 @@ pub fn run(args: TrainArgs) -> Result<i32> {
         max_length: args.max_length,
         batch_size: args.batch_size,
         epochs: args.epochs,
+        class_tone: args.class_tone,
         command,
     };
     let pb = progress::bar(args.quiet, 0, "train");
-    let manifest = train_linear(&cfg, &|stage, done, total| {
+    let report = |stage: &str, done: usize, total: usize| {
         pb.set_prefix(stage.to_string());
         pb.set_length(total as u64);
         pb.set_position(done as u64);
-    })
+    };
+    let manifest = match args.method {
+        Method::Linear => train_linear(&cfg, &report),
+        Method::Finetune => {
+            let ft = FinetuneConfig {
+                epochs: args.ft_epochs,
+                batch_size: args.ft_batch_size,
+                lr: args.lr,
+                top_layers: args.top_layers,
+                tone_weight: args.tone_weight,
+                ..FinetuneConfig::default()
+            };
+            train_finetune(&cfg, &ft, &report)
+        }
+    }
     .with_context(|| format!("training {} failed", args.out.display()))?;
     pb.finish_and_clear();
+    println!("wrote {} ({})", args.out.display(), manifest.description);
     println!(
-        "wrote {} ({})\nvalidation: {}",
-        args.out.display(),
-        manifest.description,
-        serde_json::to_string_pretty(&manifest.validation)?
+        "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6}",
+        "validation", "rows", "pearson", "accuracy", "macro_f1", "ece"
     );
+    let v = &manifest.validation;
+    let mut rows: Vec<(String, &serde_json::Value)> = v["by_file"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v)).collect())
+        .unwrap_or_default();
+    rows.push(("overall".into(), &v["overall"]));
+    let f = |x: &serde_json::Value| x.as_f64().map(|x| format!("{x:.4}")).unwrap_or("-".into());
+    for (name, m) in rows {
+        println!(
+            "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6}",
+            name,
+            m["rows"],
+            f(&m["pearson"]),
+            f(&m["accuracy"]),
+            f(&m["macro_f1"]),
+            f(&m["ece"])
+        );
+    }
     Ok(EXIT_OK)
 }

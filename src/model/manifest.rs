@@ -25,8 +25,11 @@ pub struct BaseEncoder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeadKind {
-    /// Linear tone regression + linear 3-class softmax on the pooled last layer.
+    /// Linear tone regression + linear 3-class softmax on the frozen encoder's pooled output.
     Linear,
+    /// The same linear head on an encoder whose transformer layers were fine-tuned; the changed
+    /// tensors are stored as an overlay loaded over the installed base.
+    Finetuned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +48,26 @@ pub struct Head {
     pub file: String,
     pub sha256: String,
     pub tone: ToneSource,
-    /// Softmax temperature for the class probabilities (fitted on validation data).
+    /// Softmax temperature for the class probabilities (fitted on held-out data).
     #[serde(default = "one")]
     pub temperature: f64,
+    /// L2-normalise the pooled embedding before the head.
+    #[serde(default = "yes")]
+    pub normalize: bool,
+    /// Fine-tuned encoder tensors loaded over the base (fp16 allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<FileRef>,
+}
+
+/// A file in the model folder with its checksum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub file: String,
+    pub sha256: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> f64 {

@@ -8,6 +8,7 @@ pub mod head;
 pub mod manifest;
 pub mod registry;
 pub mod transformer;
+pub mod vader;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +96,21 @@ pub struct Tone {
     pub probs: Probs,
     /// The unit had more tokens than the model's maximum length; the tail was not seen.
     pub truncated: bool,
+}
+
+/// Loads a model by `--model` value: `vader` is the lexicon baseline; anything else is a
+/// transformer model folder name or path.
+pub fn load(
+    name_or_path: &str,
+    settings: transformer::Settings,
+) -> Result<Box<dyn ToneModel>, ModelError> {
+    if name_or_path == "vader" {
+        return Ok(Box::new(vader::Vader::load(&vader::default_dir())?));
+    }
+    let dir = registry::resolve(name_or_path)?;
+    Ok(Box::new(transformer::TransformerModel::load(
+        &dir, settings,
+    )?))
 }
 
 /// Reports how many units of the current call have been scored so far.

@@ -35,6 +35,8 @@ impl Default for Settings {
 pub struct SentenceEncoder {
     pub tokenizer: WordPiece,
     pub encoder: Encoder,
+    /// L2-normalise pooled embeddings (sentence-transformers style).
+    pub normalize: bool,
 }
 
 impl SentenceEncoder {
@@ -52,7 +54,11 @@ impl SentenceEncoder {
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
         let encoder = Encoder::load(dir, false)?;
-        Ok(SentenceEncoder { tokenizer, encoder })
+        Ok(SentenceEncoder {
+            tokenizer,
+            encoder,
+            normalize: true,
+        })
     }
 
     /// Tokenizes every text.
@@ -71,7 +77,12 @@ impl SentenceEncoder {
             let last = layers
                 .last()
                 .ok_or_else(|| ModelError::Torch("no output".into()))?;
-            Ok(l2_normalize(&mean_pool(last, &mask)))
+            let pooled = mean_pool(last, &mask);
+            Ok(if self.normalize {
+                l2_normalize(&pooled)
+            } else {
+                pooled
+            })
         })
     }
 
@@ -146,7 +157,15 @@ impl TransformerModel {
                 found,
             });
         }
-        let encoder = SentenceEncoder::load(&base_dir)?;
+        let mut encoder = SentenceEncoder::load(&base_dir)?;
+        encoder.normalize = manifest.head.normalize;
+        if let Some(overlay) = &manifest.head.overlay {
+            apply_overlay(
+                &mut encoder.encoder,
+                &dir.join(&overlay.file),
+                &overlay.sha256,
+            )?;
+        }
         let head_path = dir.join(&manifest.head.file);
         if !head_path.is_file() {
             return Err(ModelError::MissingFile {
@@ -171,7 +190,9 @@ impl TransformerModel {
             });
         }
         let head = match manifest.head.kind {
-            HeadKind::Linear => LinearHead::load(&head_path, encoder.encoder.hidden_size())?,
+            HeadKind::Linear | HeadKind::Finetuned => {
+                LinearHead::load(&head_path, encoder.encoder.hidden_size())?
+            }
         };
         Ok(TransformerModel {
             manifest,
@@ -215,6 +236,55 @@ impl TransformerModel {
             })
             .collect()
     }
+}
+
+/// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
+/// that every tensor names a base weight of the same shape.
+fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), ModelError> {
+    let hint = "restore it from git (`git checkout -- models/`) or retrain the model";
+    let corrupt = |reason: String| ModelError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+        hint: hint.into(),
+    };
+    if !path.is_file() {
+        return Err(ModelError::MissingFile {
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            hint: hint.into(),
+        });
+    }
+    let found = sha256_file(path).map_err(|e| corrupt(e.to_string()))?;
+    if found != sha {
+        return Err(corrupt(format!(
+            "sha256 {found} does not match the manifest's {sha}"
+        )));
+    }
+    let tensors = Tensor::read_safetensors(path).map_err(|e| corrupt(e.to_string()))?;
+    let vars = encoder.vs.variables();
+    tch::no_grad(|| {
+        for (name, t) in tensors {
+            let Some(v) = vars.get(&name) else {
+                return Err(corrupt(format!(
+                    "tensor {name} is not a weight of the base encoder"
+                )));
+            };
+            if v.size() != t.size() {
+                return Err(corrupt(format!(
+                    "tensor {name} has shape {:?}, the base has {:?}",
+                    t.size(),
+                    v.size()
+                )));
+            }
+            v.shallow_clone()
+                .f_copy_(&t.to_kind(Kind::Float))
+                .map_err(|e| corrupt(e.to_string()))?;
+        }
+        Ok(())
+    })
 }
 
 impl ToneModel for TransformerModel {

@@ -7,6 +7,8 @@
 //! data that neither training nor those choices saw.
 
 pub mod data;
+pub mod finetune;
+mod finish;
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +17,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::error::TrainError;
 use crate::metrics;
-use crate::model::head::LinearHead;
-use crate::model::manifest::{sha256_file, BaseEncoder, Head, HeadKind, Manifest, ToneSource};
+use crate::model::manifest::{sha256_file, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
 use crate::model::{Label, Probs};
 use data::{held_out, Columns, DataFormat, Example};
@@ -42,6 +43,9 @@ pub struct TrainConfig {
     pub max_length: usize,
     pub batch_size: usize,
     pub epochs: usize,
+    /// Tone target given to examples that only have a class (e.g. NewsMTSC) in the tone
+    /// regression: negative → -x, neutral → 0, positive → +x. 0 leaves them out.
+    pub class_tone: f32,
     /// The command line, recorded in the manifest.
     pub command: String,
 }
@@ -143,7 +147,7 @@ fn rows(t: &Tensor, idx: &[usize]) -> Tensor {
     t.index_select(0, &i)
 }
 
-fn to_vec_f32(t: &Tensor) -> Vec<f32> {
+pub(crate) fn to_vec_f32(t: &Tensor) -> Vec<f32> {
     Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).unwrap_or_default()
 }
 
@@ -286,14 +290,30 @@ pub fn train_linear(
     let standardise = |x: &Tensor| (x - &mean) / &std;
     let (xs_tr, xs_ca) = (standardise(&xtr), standardise(&rows(&feats, &ca)));
 
-    // Tone regression on rows with an intensity rating.
+    // Tone regression on rows with an intensity rating, plus class-only rows at ±class_tone.
     let with_tone = |ix: &[usize]| -> (Vec<usize>, Vec<f32>) {
         ix.iter()
             .enumerate()
             .filter_map(|(k, &i)| examples[i].0.tone.map(|t| (k, t)))
             .unzip()
     };
-    let (tr_k, tr_y) = with_tone(&tr);
+    let class_tone = |ex: &Example| match ex.label {
+        Label::Negative => -cfg.class_tone,
+        Label::Neutral => 0.0,
+        Label::Positive => cfg.class_tone,
+    };
+    let (tr_k, tr_y): (Vec<usize>, Vec<f32>) = tr
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &i)| {
+            let ex = &examples[i].0;
+            match ex.tone {
+                Some(t) => Some((k, t)),
+                None if cfg.class_tone > 0.0 => Some((k, class_tone(ex))),
+                None => None,
+            }
+        })
+        .unzip();
     let (ca_k, ca_y) = with_tone(&ca);
     if tr_k.is_empty() {
         return Err(TrainError::Invalid(
@@ -339,19 +359,6 @@ pub fn train_linear(
     }
     let (cls_f1, l2, wb) = best_cls;
     let (w_cls, b_cls) = wb.ok_or_else(|| TrainError::Invalid("softmax training failed".into()))?;
-    let logits_ca = xs_ca.matmul(&w_cls.transpose(0, 1)) + &b_cls;
-    let temperature = fit_temperature(&logits_ca, &ca_lab);
-
-    // Tone from the regression or from the probabilities, whichever agrees better with ratings.
-    let probs_ca = (&logits_ca / temperature).softmax(-1, Kind::Float);
-    let pp = to_vec_f32(&rows(&probs_ca, &ca_k));
-    let prob_tone: Vec<f64> = pp.chunks(3).map(|p| (p[2] - p[0]) as f64).collect();
-    let prob_r = metrics::pearson(&prob_tone, &ca_y64).unwrap_or(f64::NEG_INFINITY);
-    let tone_source = if prob_r > ridge_r {
-        ToneSource::Probabilities
-    } else {
-        ToneSource::Regression
-    };
 
     // Fold the standardisation into the weights: w·(x-μ)/σ + b = (w/σ)·x + (b - (w/σ)·μ).
     let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
@@ -361,125 +368,58 @@ pub fn train_linear(
     let b_cls_raw =
         &b_cls - (&w_cls_raw * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
     let dim = enc.encoder.hidden_size();
-    let head = LinearHead::new(dim);
-    tch::no_grad(|| {
-        head.tone
-            .ws
-            .shallow_clone()
-            .copy_(&w_tone_raw.view([1, dim]));
-        if let Some(b) = &head.tone.bs {
-            b.shallow_clone()
-                .copy_(&Tensor::from_slice(&[b_tone_raw as f32]));
-        }
-        head.class.ws.shallow_clone().copy_(&w_cls_raw);
-        if let Some(b) = &head.class.bs {
-            b.shallow_clone().copy_(&b_cls_raw);
-        }
-    });
-
-    // Validation on held-out data, per file and overall, with the folded head.
-    let xva = rows(&feats, &va);
-    let (tone_va, logits_va) = tch::no_grad(|| head.forward(&xva));
-    let probs_va = (&logits_va / temperature).softmax(-1, Kind::Float);
-    let probs_uncal = logits_va.softmax(-1, Kind::Float);
-    let pv = to_vec_f32(&probs_va);
-    let pu = to_vec_f32(&probs_uncal);
-    let probs_va: Vec<[f32; 3]> = pv.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
-    let probs_uncal: Vec<[f32; 3]> = pu.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
-    let tone_va: Vec<f32> = match tone_source {
-        ToneSource::Regression => to_vec_f32(&tone_va)
-            .iter()
-            .map(|t| t.clamp(-1.0, 1.0))
-            .collect(),
-        ToneSource::Probabilities => probs_va.iter().map(|p| p[2] - p[0]).collect(),
-    };
-    let mut groups: Vec<String> = va.iter().map(|&i| examples[i].0.group.clone()).collect();
-    groups.sort();
-    groups.dedup();
-    let mut per_group = serde_json::Map::new();
-    for g in &groups {
-        let k: Vec<usize> = (0..va.len())
-            .filter(|&k| examples[va[k]].0.group == *g)
-            .collect();
-        let exs: Vec<&Example> = k.iter().map(|&k| &examples[va[k]].0).collect();
-        let tones: Vec<f32> = k.iter().map(|&k| tone_va[k]).collect();
-        let probs: Vec<[f32; 3]> = k.iter().map(|&k| probs_va[k]).collect();
-        let mut m = evaluate(&exs, &tones, &probs);
-        let pu: Vec<[f32; 3]> = k.iter().map(|&k| probs_uncal[k]).collect();
-        let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
-        m["ece_uncalibrated"] = json!((metrics::ece(&pu, &truth, 10) * 1e4).round() / 1e4);
-        per_group.insert(g.clone(), m);
-    }
-    let all_ex: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
-    let overall = evaluate(&all_ex, &tone_va, &probs_va);
-
-    // Write the model folder aside, then rename it into place.
-    let parent = cfg.out.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|error| TrainError::Io {
-        path: parent.to_path_buf(),
-        error,
-    })?;
-    let tmp = cfg.out.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|error| TrainError::Io {
-        path: tmp.clone(),
-        error,
-    })?;
-    let head_file = "head.safetensors";
-    head.save(&tmp.join(head_file))?;
-    let head_sha = sha256_file(&tmp.join(head_file)).map_err(|error| TrainError::Io {
-        path: tmp.join(head_file),
-        error,
-    })?;
-    let base_rel = relative_base(&cfg.base, &cfg.out);
-    let count = |s: Split| examples.iter().filter(|(_, sp)| *sp == s).count();
-    let manifest = Manifest {
-        name: cfg.name.clone(),
-        description: format!(
-            "Linear tone head (ridge tone + softmax classes) on mean-pooled, L2-normalised {} embeddings",
-            cfg.base_name
+    let head = vec![
+        ("tone.weight".to_string(), w_tone_raw.view([1, dim])),
+        (
+            "tone.bias".to_string(),
+            Tensor::from_slice(&[b_tone_raw as f32]),
         ),
-        base: BaseEncoder {
-            name: cfg.base_name.clone(),
-            path: base_rel,
-            package: cfg.base_package.clone(),
-            sha256: base_sha,
-        },
-        head: Head {
-            kind: HeadKind::Linear,
-            file: head_file.into(),
-            sha256: head_sha,
-            tone: tone_source,
-            temperature: (temperature * 100.0).round() / 100.0,
-        },
-        labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
-        max_length: cfg.max_length,
-        training: json!({
-            "command": cfg.command,
-            "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
-            "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
-            "seed": cfg.seed,
-            "val_fraction": cfg.val_fraction,
-            "calib_fraction": cfg.calib_fraction,
-            "rows": {"train": count(Split::Train), "calibration": count(Split::Calib), "validation": count(Split::Val)},
-            "neutral_band": data::NEUTRAL_BAND,
-            "ridge_lambda": lambda,
-            "softmax_l2": l2,
-            "softmax_epochs": cfg.epochs,
-            "calibration": {"ridge_pearson": ridge_r, "prob_tone_pearson": prob_r, "macro_f1": cls_f1},
-        }),
-        validation: json!({ "overall": overall, "by_file": per_group }),
+        ("class.weight".to_string(), w_cls_raw),
+        ("class.bias".to_string(), b_cls_raw),
+    ];
+    let predict = |ix: &[usize]| -> Predictions {
+        let x = rows(&feats, ix);
+        let tone = x.matmul(&head[0].1.transpose(0, 1)).squeeze_dim(-1) + b_tone_raw;
+        let logits = x.matmul(&head[2].1.transpose(0, 1)) + &head[3].1;
+        Predictions {
+            tone: to_vec_f32(&tone),
+            logits,
+        }
     };
-    manifest.write(&tmp).map_err(|error| TrainError::Io {
-        path: tmp.join("manifest.json"),
-        error,
-    })?;
-    let _ = std::fs::remove_dir_all(&cfg.out);
-    std::fs::rename(&tmp, &cfg.out).map_err(|error| TrainError::Io {
-        path: cfg.out.clone(),
-        error,
-    })?;
-    Ok(manifest)
+    let (pred_ca, pred_va) = (predict(&ca), predict(&va));
+    finish::finish(
+        cfg,
+        &examples,
+        &ca,
+        &va,
+        pred_ca,
+        pred_va,
+        finish::Output {
+            kind: HeadKind::Linear,
+            normalize: true,
+            head,
+            overlay: None,
+            description: format!(
+                "Linear tone head (ridge tone + softmax classes) on frozen, mean-pooled, L2-normalised {} embeddings",
+                cfg.base_name
+            ),
+            training: json!({
+                "ridge_lambda": lambda,
+                "softmax_l2": l2,
+                "softmax_epochs": cfg.epochs,
+                "calibration_split": {"ridge_pearson": ridge_r, "macro_f1": cls_f1},
+            }),
+        },
+        base_sha,
+    )
+}
+
+/// Raw head outputs on a set of examples.
+pub struct Predictions {
+    /// Tone regression output (unclipped).
+    pub tone: Vec<f32>,
+    /// Class logits `[n, 3]`.
+    pub logits: Tensor,
 }
 
 fn logits_to_labels(logits: &Tensor) -> Vec<Label> {
@@ -492,7 +432,7 @@ fn logits_to_labels(logits: &Tensor) -> Vec<Label> {
 }
 
 /// Data paths as recorded in manifests: relative to the shared data folder when inside it.
-fn display_data_path(p: &Path) -> String {
+pub(crate) fn display_data_path(p: &Path) -> String {
     let s = p.display().to_string();
     match s.find("shared/data/") {
         Some(i) => format!("../{}", &s[i..]),
@@ -501,7 +441,7 @@ fn display_data_path(p: &Path) -> String {
 }
 
 /// The base folder relative to the model folder's parent (where manifests look for it).
-fn relative_base(base: &Path, out: &Path) -> String {
+pub(crate) fn relative_base(base: &Path, out: &Path) -> String {
     let parent = out.parent().unwrap_or(Path::new("."));
     let (b, p) = (
         base.canonicalize().unwrap_or_else(|_| base.to_path_buf()),

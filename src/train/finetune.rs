@@ -1,0 +1,367 @@
+//! Fine-tuning: trains the encoder's transformer layers together with the linear tone head
+//! (3-class cross-entropy, class-weighted, plus mean-squared error on the tone of rated rows),
+//! with AdamW, linear warm-up and decay, gradient clipping and length-bucketed batches. The word
+//! embeddings stay frozen, so the changed tensors (the overlay) stay small; they are stored in
+//! fp16 and loaded over the installed base.
+
+use serde_json::json;
+use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
+
+use super::finish::{finish, Output};
+use super::{load_splits, to_vec_f32, Predictions, Split, TrainConfig, TrainProgress};
+use crate::error::{ModelError, TrainError};
+use crate::model::encoder::{mean_pool, pad_batch, Encoder};
+use crate::model::manifest::{sha256_file, HeadKind, Manifest};
+use crate::model::Label;
+use crate::tokenize::{TextEncoder, WordPiece};
+use crate::train::data::Example;
+
+/// Hyper-parameters of fine-tuning.
+#[derive(Debug, Clone)]
+pub struct FinetuneConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub warmup: f64,
+    /// Weight of the tone MSE against the class cross-entropy.
+    pub tone_weight: f64,
+    /// Fine-tune only the top N transformer layers (0 = all).
+    pub top_layers: usize,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        FinetuneConfig {
+            epochs: 2,
+            batch_size: 32,
+            lr: 1e-4,
+            weight_decay: 0.01,
+            warmup: 0.06,
+            tone_weight: 1.0,
+            top_layers: 0,
+        }
+    }
+}
+
+/// SplitMix64: a tiny, seeded, portable shuffler (the same order on every machine).
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Batches of example indices: shuffled, then sorted by length within buckets of 50 batches so
+/// that padding is small, then the batch order shuffled again.
+fn batches(
+    order: &mut [usize],
+    lens: &[usize],
+    bs: usize,
+    rng: &mut SplitMix64,
+) -> Vec<Vec<usize>> {
+    rng.shuffle(order);
+    let mut out = Vec::new();
+    for bucket in order.chunks_mut(bs * 50) {
+        bucket.sort_by_key(|&i| lens[i]);
+        for b in bucket.chunks(bs) {
+            out.push(b.to_vec());
+        }
+    }
+    rng.shuffle(&mut out);
+    out
+}
+
+fn layer_of(name: &str) -> Option<usize> {
+    name.strip_prefix("encoder.layer.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+struct Heads {
+    tone: nn::Linear,
+    class: nn::Linear,
+}
+
+impl Heads {
+    fn forward(
+        &self,
+        enc: &Encoder,
+        ids: &Tensor,
+        mask: &Tensor,
+        train: bool,
+    ) -> Result<(Tensor, Tensor), ModelError> {
+        let layers = enc.hidden_states(ids, mask, train)?;
+        let last = layers
+            .last()
+            .ok_or_else(|| ModelError::Torch("no output".into()))?;
+        let pooled = mean_pool(last, mask);
+        Ok((
+            self.tone.forward(&pooled).squeeze_dim(-1),
+            self.class.forward(&pooled),
+        ))
+    }
+}
+
+/// Fine-tunes the encoder with the tone head and writes the model folder.
+pub fn train_finetune(
+    cfg: &TrainConfig,
+    ft: &FinetuneConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let examples = load_splits(cfg)?;
+    let weights = cfg.base.join("model.safetensors");
+    let base_sha = sha256_file(&weights).map_err(|error| TrainError::Io {
+        path: weights.clone(),
+        error,
+    })?;
+    let tokenizer = WordPiece::from_vocab(&cfg.base.join("vocab.txt"))?;
+    let mut encoder = Encoder::load(&cfg.base, false)?;
+    let dim = encoder.hidden_size();
+    let layers = encoder.num_layers() as usize;
+    let first_trained = if ft.top_layers == 0 || ft.top_layers >= layers {
+        0
+    } else {
+        layers - ft.top_layers
+    };
+    encoder.vs.unfreeze();
+    let mut trained_names = Vec::new();
+    for (name, t) in encoder.vs.variables() {
+        let train = layer_of(&name).is_some_and(|l| l >= first_trained);
+        let _ = t.set_requires_grad(train);
+        if train {
+            trained_names.push(name);
+        }
+    }
+    trained_names.sort();
+    let root = encoder.vs.root() / "rhetor_head";
+    let heads = Heads {
+        tone: nn::linear(&root / "tone", dim, 1, Default::default()),
+        class: nn::linear(&root / "class", dim, 3, Default::default()),
+    };
+    let mut opt = nn::AdamW {
+        wd: ft.weight_decay,
+        ..Default::default()
+    }
+    .build(&encoder.vs, ft.lr)
+    .map_err(ModelError::from)?;
+
+    let enc: Vec<Vec<i64>> = examples
+        .iter()
+        .map(|(e, _)| tokenizer.encode(&e.text, cfg.max_length).ids)
+        .collect();
+    let lens: Vec<usize> = enc.iter().map(Vec::len).collect();
+    let class_tone = |ex: &Example| -> Option<f32> {
+        ex.tone.or(match (cfg.class_tone > 0.0, ex.label) {
+            (false, _) => None,
+            (true, Label::Negative) => Some(-cfg.class_tone),
+            (true, Label::Neutral) => Some(0.0),
+            (true, Label::Positive) => Some(cfg.class_tone),
+        })
+    };
+    let idx = |s: Split| -> Vec<usize> {
+        (0..examples.len())
+            .filter(|&i| examples[i].1 == s)
+            .collect()
+    };
+    let (mut tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
+    let mut counts = [0f64; 3];
+    for &i in &tr {
+        counts[examples[i].0.label.index()] += 1.0;
+    }
+    let n = tr.len() as f64;
+    let cw: Vec<f32> = counts
+        .iter()
+        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
+        .collect();
+    let class_weights = Tensor::from_slice(&cw);
+
+    let mut rng = SplitMix64::new(cfg.seed);
+    let steps_per_epoch = tr.len().div_ceil(ft.batch_size.max(1));
+    let total = steps_per_epoch * ft.epochs;
+    let warmup = ((total as f64) * ft.warmup).max(1.0);
+    let mut step = 0usize;
+    let mut ema: Option<f64> = None;
+    let started = std::time::Instant::now();
+    for epoch in 0..ft.epochs {
+        for batch in batches(&mut tr, &lens, ft.batch_size.max(1), &mut rng) {
+            let seqs: Vec<&[i64]> = batch.iter().map(|&i| enc[i].as_slice()).collect();
+            let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
+            let (tone, logits) = heads.forward(&encoder, &ids, &mask, true)?;
+            let target = Tensor::from_slice(
+                &batch
+                    .iter()
+                    .map(|&i| examples[i].0.label.index() as i64)
+                    .collect::<Vec<_>>(),
+            );
+            let ce = logits.log_softmax(-1, Kind::Float).g_nll_loss(
+                &target,
+                Some(&class_weights),
+                tch::Reduction::Mean,
+                -100,
+            );
+            let (ty, tm): (Vec<f32>, Vec<f32>) = batch
+                .iter()
+                .map(|&i| match class_tone(&examples[i].0) {
+                    Some(t) => (t, 1.0),
+                    None => (0.0, 0.0),
+                })
+                .unzip();
+            let (ty, tm) = (Tensor::from_slice(&ty), Tensor::from_slice(&tm));
+            let mse = ((&tone - &ty).square() * &tm).sum(Kind::Float)
+                / tm.sum(Kind::Float).clamp_min(1.0);
+            let loss = &ce + &mse * ft.tone_weight;
+            let lr = if (step as f64) < warmup {
+                ft.lr * (step as f64 + 1.0) / warmup
+            } else {
+                ft.lr * ((total - step) as f64 / (total as f64 - warmup).max(1.0)).max(0.0)
+            };
+            opt.set_lr(lr);
+            opt.backward_step_clip_norm(&loss, 1.0);
+            let l = loss.double_value(&[]);
+            ema = Some(match ema {
+                Some(e) => 0.98 * e + 0.02 * l,
+                None => l,
+            });
+            step += 1;
+            progress(
+                &format!(
+                    "epoch {}/{} loss {:.3}",
+                    epoch + 1,
+                    ft.epochs,
+                    ema.unwrap_or(l)
+                ),
+                step,
+                total,
+            );
+        }
+    }
+    let train_secs = started.elapsed().as_secs_f64();
+
+    // Predictions on the held-out splits, in eval mode, length-sorted batches.
+    let predict = |ix: &[usize]| -> Result<Predictions, TrainError> {
+        let mut order: Vec<usize> = (0..ix.len()).collect();
+        order.sort_by_key(|&k| lens[ix[k]]);
+        let mut tone = vec![0f32; ix.len()];
+        let mut logits = vec![[0f32; 3]; ix.len()];
+        for chunk in order.chunks(64) {
+            let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[ix[k]].as_slice()).collect();
+            let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
+            let (t, l) = tch::no_grad(|| heads.forward(&encoder, &ids, &mask, false))?;
+            let (t, l) = (to_vec_f32(&t), to_vec_f32(&l));
+            for (j, &k) in chunk.iter().enumerate() {
+                tone[k] = t[j];
+                logits[k] = [l[3 * j], l[3 * j + 1], l[3 * j + 2]];
+            }
+        }
+        let flat: Vec<f32> = logits.iter().flatten().copied().collect();
+        Ok(Predictions {
+            tone,
+            logits: Tensor::from_slice(&flat).view([ix.len() as i64, 3]),
+        })
+    };
+    progress("evaluate", 0, 1);
+    let (pred_ca, pred_va) = (predict(&ca)?, predict(&va)?);
+
+    let vars = encoder.vs.variables();
+    let get = |name: &str| -> Result<Tensor, TrainError> {
+        vars.get(name)
+            .map(|t| t.detach().to_kind(Kind::Float).contiguous())
+            .ok_or_else(|| TrainError::Invalid(format!("missing variable {name}")))
+    };
+    let head = vec![
+        ("tone.weight".to_string(), get("rhetor_head.tone.weight")?),
+        ("tone.bias".to_string(), get("rhetor_head.tone.bias")?),
+        ("class.weight".to_string(), get("rhetor_head.class.weight")?),
+        ("class.bias".to_string(), get("rhetor_head.class.bias")?),
+    ];
+    let mut overlay = Vec::new();
+    for name in &trained_names {
+        overlay.push((name.clone(), get(name)?.to_kind(Kind::Half)));
+    }
+    let trained_params: i64 = overlay.iter().map(|(_, t)| t.numel() as i64).sum();
+    finish(
+        cfg,
+        &examples,
+        &ca,
+        &va,
+        pred_ca,
+        pred_va,
+        Output {
+            kind: HeadKind::Finetuned,
+            normalize: false,
+            head,
+            overlay: Some(overlay),
+            description: format!(
+                "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
+                cfg.base_name, first_trained, layers - 1
+            ),
+            training: json!({
+                "method": "fine-tune",
+                "epochs": ft.epochs,
+                "batch_size": ft.batch_size,
+                "lr": ft.lr,
+                "weight_decay": ft.weight_decay,
+                "warmup": ft.warmup,
+                "tone_weight": ft.tone_weight,
+                "trained_layers": format!("{first_trained}..{}", layers - 1),
+                "trained_parameters": trained_params,
+                "steps": total,
+                "train_seconds": train_secs.round(),
+            }),
+        },
+        base_sha,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffles_are_seeded_and_complete() {
+        let mut a: Vec<usize> = (0..100).collect();
+        let mut b = a.clone();
+        SplitMix64::new(5).shuffle(&mut a);
+        SplitMix64::new(5).shuffle(&mut b);
+        assert_eq!(a, b);
+        assert_ne!(a, (0..100).collect::<Vec<_>>());
+        let mut s = a.clone();
+        s.sort();
+        assert_eq!(s, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batches_cover_every_index_once() {
+        let lens: Vec<usize> = (0..1000).map(|i| (i * 7919) % 61).collect();
+        let mut order: Vec<usize> = (0..1000).collect();
+        let b = batches(&mut order, &lens, 32, &mut SplitMix64::new(1));
+        let mut all: Vec<usize> = b.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(all, (0..1000).collect::<Vec<_>>());
+        assert!(b.iter().all(|x| x.len() <= 32));
+    }
+
+    #[test]
+    fn layer_names() {
+        assert_eq!(layer_of("encoder.layer.5.output.dense.weight"), Some(5));
+        assert_eq!(layer_of("embeddings.word_embeddings.weight"), None);
+    }
+}

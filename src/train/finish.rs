@@ -1,0 +1,176 @@
+//! The last step of every training run: fit the softmax temperature and choose the tone source
+//! on the calibration split, measure the validation split, and write the model folder aside
+//! before renaming it into place.
+
+use std::path::Path;
+
+use serde_json::json;
+use tch::{Kind, Tensor};
+
+use super::{
+    display_data_path, evaluate, fit_temperature, relative_base, to_vec_f32, Predictions, Split,
+    TrainConfig,
+};
+use crate::error::TrainError;
+use crate::metrics;
+use crate::model::manifest::{
+    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource,
+};
+use crate::model::Label;
+use crate::train::data::{Example, NEUTRAL_BAND};
+
+/// What a training run produced.
+pub struct Output {
+    pub kind: HeadKind,
+    pub normalize: bool,
+    /// Head tensors: `tone.weight [1, d]`, `tone.bias [1]`, `class.weight [3, d]`, `class.bias [3]`.
+    pub head: Vec<(String, Tensor)>,
+    /// Encoder tensors that differ from the base.
+    pub overlay: Option<Vec<(String, Tensor)>>,
+    pub description: String,
+    /// Run-specific training facts for the manifest.
+    pub training: serde_json::Value,
+}
+
+fn probs_rows(logits: &Tensor, t: f64) -> Vec<[f32; 3]> {
+    to_vec_f32(&(logits / t).softmax(-1, Kind::Float))
+        .chunks(3)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |error| TrainError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    cfg: &TrainConfig,
+    examples: &[(Example, Split)],
+    ca: &[usize],
+    va: &[usize],
+    calib: Predictions,
+    val: Predictions,
+    out: Output,
+    base_sha: String,
+) -> Result<Manifest, TrainError> {
+    // Temperature and tone source, on the calibration split.
+    let ca_lab: Vec<Label> = ca.iter().map(|&i| examples[i].0.label).collect();
+    let temperature = if ca.is_empty() {
+        1.0
+    } else {
+        fit_temperature(&calib.logits, &ca_lab)
+    };
+    let ca_probs = probs_rows(&calib.logits, temperature);
+    let (mut reg, mut prob, mut gold) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, &i) in ca.iter().enumerate() {
+        if let Some(g) = examples[i].0.tone {
+            reg.push(calib.tone[k].clamp(-1.0, 1.0) as f64);
+            prob.push((ca_probs[k][2] - ca_probs[k][0]) as f64);
+            gold.push(g as f64);
+        }
+    }
+    let reg_r = metrics::pearson(&reg, &gold).unwrap_or(f64::NEG_INFINITY);
+    let prob_r = metrics::pearson(&prob, &gold).unwrap_or(f64::NEG_INFINITY);
+    let tone_source = if prob_r >= reg_r {
+        ToneSource::Probabilities
+    } else {
+        ToneSource::Regression
+    };
+
+    // Validation, per file and overall.
+    let probs_va = probs_rows(&val.logits, temperature);
+    let probs_uncal = probs_rows(&val.logits, 1.0);
+    let tone_va: Vec<f32> = match tone_source {
+        ToneSource::Regression => val.tone.iter().map(|t| t.clamp(-1.0, 1.0)).collect(),
+        ToneSource::Probabilities => probs_va.iter().map(|p| p[2] - p[0]).collect(),
+    };
+    let mut groups: Vec<&str> = va.iter().map(|&i| examples[i].0.group.as_str()).collect();
+    groups.sort();
+    groups.dedup();
+    let mut by_file = serde_json::Map::new();
+    for g in groups {
+        let k: Vec<usize> = (0..va.len())
+            .filter(|&k| examples[va[k]].0.group == g)
+            .collect();
+        let exs: Vec<&Example> = k.iter().map(|&k| &examples[va[k]].0).collect();
+        let tones: Vec<f32> = k.iter().map(|&k| tone_va[k]).collect();
+        let probs: Vec<[f32; 3]> = k.iter().map(|&k| probs_va[k]).collect();
+        let mut m = evaluate(&exs, &tones, &probs);
+        let pu: Vec<[f32; 3]> = k.iter().map(|&k| probs_uncal[k]).collect();
+        let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
+        m["ece_uncalibrated"] = json!((metrics::ece(&pu, &truth, 10) * 1e4).round() / 1e4);
+        by_file.insert(g.to_string(), m);
+    }
+    let all: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
+    let overall = evaluate(&all, &tone_va, &probs_va);
+
+    // Write aside, then rename into place.
+    let parent = cfg.out.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let tmp = cfg.out.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let head_path = tmp.join("head.safetensors");
+    Tensor::write_safetensors(&out.head, &head_path).map_err(|e| TrainError::Model(e.into()))?;
+    let head_sha = sha256_file(&head_path).map_err(io(&head_path))?;
+    let overlay = match &out.overlay {
+        Some(tensors) => {
+            let p = tmp.join("overlay.safetensors");
+            Tensor::write_safetensors(tensors, &p).map_err(|e| TrainError::Model(e.into()))?;
+            Some(FileRef {
+                file: "overlay.safetensors".into(),
+                sha256: sha256_file(&p).map_err(io(&p))?,
+            })
+        }
+        None => None,
+    };
+    let count = |s: Split| examples.iter().filter(|(_, sp)| *sp == s).count();
+    let mut training = json!({
+        "command": cfg.command,
+        "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "seed": cfg.seed,
+        "val_fraction": cfg.val_fraction,
+        "calib_fraction": cfg.calib_fraction,
+        "rows": {"train": count(Split::Train), "calibration": count(Split::Calib), "validation": count(Split::Val)},
+        "neutral_band": NEUTRAL_BAND,
+        "class_tone": cfg.class_tone,
+        "tone_source_choice": {"regression_pearson": reg_r, "probabilities_pearson": prob_r},
+    });
+    if let (Some(t), Some(extra)) = (training.as_object_mut(), out.training.as_object()) {
+        for (k, v) in extra {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+    let manifest = Manifest {
+        name: cfg.name.clone(),
+        description: out.description,
+        base: BaseEncoder {
+            name: cfg.base_name.clone(),
+            path: relative_base(&cfg.base, &cfg.out),
+            package: cfg.base_package.clone(),
+            sha256: base_sha,
+        },
+        head: Head {
+            kind: out.kind,
+            file: "head.safetensors".into(),
+            sha256: head_sha,
+            tone: tone_source,
+            temperature: (temperature * 100.0).round() / 100.0,
+            normalize: out.normalize,
+            overlay,
+        },
+        labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
+        max_length: cfg.max_length,
+        training,
+        validation: json!({ "overall": overall, "by_file": by_file }),
+    };
+    manifest.write(&tmp).map_err(io(&tmp))?;
+    let _ = std::fs::remove_dir_all(&cfg.out);
+    std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
+    Ok(manifest)
+}

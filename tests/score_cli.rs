@@ -1,0 +1,311 @@
+//! `rhetor score` end to end: the real binary, the real model, real text.
+
+mod common;
+
+use common::*;
+
+const GOOD: &str = "date 2024-03-01 The talks went well. Both sides praised the progress.";
+
+#[test]
+fn seed_article_gives_one_row_per_sentence_with_increasing_offsets() {
+    let seed = seed();
+    let run = rhetor(&["score", "--quiet", seed.to_str().unwrap()], None, &root());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 14, "the seed article has 14 sentences");
+    let text: Vec<char> = std::fs::read_to_string(&seed)
+        .unwrap()
+        .trim_start()
+        .trim_start_matches("date 2024-12-29")
+        .trim()
+        .chars()
+        .collect();
+    let mut last_end = 0;
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["index"], i);
+        assert_eq!(r["date"], "2024-12-29");
+        assert_eq!(r["article"], "000_7fe4a781f76bc1cb");
+        assert_eq!(r["model"], "rhetor-tone-minilm");
+        let (s, e) = (
+            r["start"].as_u64().unwrap() as usize,
+            r["end"].as_u64().unwrap() as usize,
+        );
+        assert!(s >= last_end && e > s, "offsets must increase: row {i}");
+        assert_eq!(
+            text[s..e].iter().collect::<String>(),
+            r["text"].as_str().unwrap()
+        );
+        last_end = e;
+        let p = &r["probs"];
+        let sum: f64 = ["negative", "neutral", "positive"]
+            .iter()
+            .map(|k| p[k].as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to 1: {sum}");
+        let tone = r["tone"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&tone));
+    }
+}
+
+#[test]
+fn fell_in_love_scores_above_the_most_reactionary_state() {
+    let run = rhetor(
+        &["score", "--quiet", seed().to_str().unwrap()],
+        None,
+        &root(),
+    );
+    let rows = run.rows();
+    let love = row_with(&rows, "fell in love")["tone"].as_f64().unwrap();
+    let hostile = row_with(&rows, "the most reactionary state")["tone"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        love > hostile,
+        "fell in love {love} vs most reactionary state {hostile}"
+    );
+}
+
+#[test]
+fn toughest_anti_us_policy_scores_below_zero() {
+    let run = rhetor(
+        &["score", "--quiet", seed().to_str().unwrap()],
+        None,
+        &root(),
+    );
+    let rows = run.rows();
+    let r = row_with(&rows, "\"toughest\" anti-US policy");
+    assert!(r["tone"].as_f64().unwrap() < 0.0, "{r}");
+}
+
+#[test]
+fn scores_do_not_depend_on_the_batch_size() {
+    let seed = seed();
+    let one = rhetor(
+        &[
+            "score",
+            "--quiet",
+            "--batch-size",
+            "1",
+            seed.to_str().unwrap(),
+        ],
+        None,
+        &root(),
+    );
+    let many = rhetor(
+        &[
+            "score",
+            "--quiet",
+            "--batch-size",
+            "64",
+            seed.to_str().unwrap(),
+        ],
+        None,
+        &root(),
+    );
+    for (a, b) in one.rows().iter().zip(many.rows().iter()) {
+        let (x, y) = (a["tone"].as_f64().unwrap(), b["tone"].as_f64().unwrap());
+        assert!(
+            (x - y).abs() < 2e-3,
+            "padding changed a score: {x} vs {y} for {}",
+            a["text"]
+        );
+    }
+}
+
+#[test]
+fn lines_mode_gives_exactly_one_row_per_line_in_order() {
+    let input = "It was great. Really great!\n\nterrible, awful service\r\nneutral line\n";
+    let (run, _d) = score(
+        &[("in.txt", input.as_bytes())],
+        &["--input", "lines", "in.txt"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.rows();
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "It was great. Really great!",
+            "",
+            "terrible, awful service",
+            "neutral line"
+        ]
+    );
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["index"], i);
+        assert!(r.get("article").is_none() && r.get("date").is_none(), "{r}");
+        assert_eq!(r["source"], "in.txt");
+    }
+    assert!(rows[0]["tone"].as_f64().unwrap() > rows[2]["tone"].as_f64().unwrap());
+}
+
+#[test]
+fn stdin_text_and_jsonl_are_read() {
+    let run = rhetor(
+        &["score", "--quiet", "-"],
+        Some(b"date 2020-05-01 Hello there. Bye now."),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["source"], "-");
+    assert_eq!(rows[0]["date"], "2020-05-01");
+    let jsonl = b"{\"id\":\"a1\",\"date\":\"2021-01-02\",\"title\":\"T\",\"text\":\"One. Two.\"}\n{\"id\":\"a2\",\"text\":\"Undated text.\"}\n";
+    let run = rhetor(&["score", "--quiet", "-"], Some(jsonl), &root());
+    let rows = run.rows();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["article"], "a1");
+    assert_eq!(rows[0]["title"], "T");
+    assert_eq!(rows[2]["article"], "a2");
+    assert!(
+        rows[2]["date"].is_null(),
+        "an undated article has date null"
+    );
+}
+
+#[test]
+fn directories_are_read_recursively_in_sorted_order() {
+    let (run, _d) = score(
+        &[
+            ("dir/b.txt", b"Second file."),
+            ("dir/a/z.txt", b"First file."),
+            ("dir/c.jsonl", b"{\"id\":\"j\",\"text\":\"Third.\"}\n"),
+        ],
+        &["dir"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let texts: Vec<String> = run
+        .rows()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["First file.", "Second file.", "Third."]);
+}
+
+/// Each bad input is named on stderr, the good input beside it is still scored, exit code 1.
+fn bad_input_case(name: &str, data: &[u8], expect: &str) {
+    let (run, _d) = score(
+        &[("good.txt", GOOD.as_bytes()), (name, data)],
+        &["good.txt", name],
+    );
+    assert_eq!(
+        run.code, 1,
+        "exit 1 when an input fails; stderr: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(name),
+        "stderr names {name}: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(expect),
+        "stderr says {expect:?}: {}",
+        run.stderr
+    );
+    let rows = run.rows();
+    assert_eq!(rows.len(), 2, "the good article is still scored");
+    assert_eq!(rows[0]["article"], "good");
+}
+
+#[test]
+fn missing_file_is_named_and_the_rest_scored() {
+    let (run, _d) = score(&[("good.txt", GOOD.as_bytes())], &["good.txt", "nope.txt"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("nope.txt") && run.stderr.contains("not found"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.rows().len(), 2);
+}
+
+#[test]
+fn invalid_utf8_is_named_and_the_rest_scored() {
+    bad_input_case(
+        "latin1.txt",
+        b"date 2024-01-01 Caf\xe9 society.",
+        "invalid UTF-8",
+    );
+}
+
+#[test]
+fn binary_file_is_named_and_the_rest_scored() {
+    bad_input_case("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "binary");
+}
+
+#[test]
+fn empty_article_is_named_and_the_rest_scored() {
+    bad_input_case("empty.txt", b"date 2024-01-01   \n\n", "empty");
+}
+
+#[test]
+fn bad_date_is_named_and_the_rest_scored() {
+    bad_input_case("baddate.txt", b"date 2024-02-30 Text.", "YYYY-MM-DD");
+}
+
+#[test]
+fn malformed_jsonl_line_is_named_and_the_other_lines_scored() {
+    let data = b"{\"id\":\"ok1\",\"text\":\"Fine.\"}\n{not json\n{\"id\":\"ok2\",\"date\":\"2024-01-01\",\"text\":\"Also fine.\"}\n";
+    let (run, _d) = score(&[("a.jsonl", data)], &["a.jsonl"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("a.jsonl:2"), "{}", run.stderr);
+    let rows = run.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["article"], "ok2");
+}
+
+#[test]
+fn long_sentences_are_truncated_with_a_flag() {
+    let long = format!("date 2024-01-01 {}.", "word ".repeat(60).trim());
+    let (run, _d) = score(
+        &[("long.txt", long.as_bytes())],
+        &["--max-length", "16", "long.txt"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.rows()[0]["truncated"], true);
+    let (run, _d) = score(&[("long.txt", long.as_bytes())], &["long.txt"]);
+    assert_eq!(run.rows()[0]["truncated"], false);
+}
+
+#[test]
+fn table_and_csv_formats() {
+    let (run, _d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["--format", "table", "good.txt"],
+    );
+    assert!(
+        run.stdout.contains("2024-03-01") && run.stdout.contains("label"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("The talks went well."));
+    let (run, _d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["--format", "csv", "good.txt"],
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("article,source,date,index"));
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with("good,good.txt,2024-03-01,0,0,20,"));
+}
+
+#[test]
+fn output_file_is_written() {
+    let (run, d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["-o", "out.jsonl", "good.txt"],
+    );
+    assert_eq!(run.code, 0);
+    let out = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
+    assert_eq!(out.lines().count(), 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let run = rhetor(&["score", "--no-such-flag"], None, &root());
+    assert_eq!(run.code, 2);
+    let run = rhetor(&["score", "--batch-size", "0", "x"], None, &root());
+    assert_eq!(run.code, 2);
+}
