@@ -10,7 +10,11 @@ fn main() {
         );
         return;
     };
-    let lib = PathBuf::from(libtorch).join("lib");
+    let root = PathBuf::from(&libtorch);
+    if let Ok(v) = std::fs::read_to_string(root.join("build-version")) {
+        println!("cargo:rustc-env=RHETOR_LIBTORCH_VERSION={}", v.trim());
+    }
+    let lib = root.join("lib");
     if !lib.join("libtorch_cpu.so").exists() {
         println!(
             "cargo:warning=libtorch not found in {}; run scripts/setup.sh",

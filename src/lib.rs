@@ -8,8 +8,9 @@
 //! 5. [`report`]: scored rows → JSONL, CSV or a table.
 //!
 //! [`score`] drives stages 1–4 across articles in batches; [`train`] fits the tone heads that
-//! [`model`] loads.
+//! [`model`] loads; [`bench`] runs models over labeled suites.
 
+pub mod bench;
 pub mod error;
 pub mod ingest;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Command-line interface: clap flags (their doc comments are the help text), validated once
 //! and turned into library calls. Errors carry context naming the file, flag or model.
 
+mod bench;
 mod models;
 mod progress;
 mod score;
@@ -25,6 +26,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Score(score::ScoreArgs),
+    Bench(bench::BenchArgs),
     Train(train::TrainArgs),
     Models(models::ModelsArgs),
 }
@@ -34,6 +36,7 @@ pub fn run() -> Result<i32> {
     let cli = Cli::parse();
     match cli.command {
         Command::Score(a) => score::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),
         Command::Models(a) => models::run(a),
     }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::train::data::{Columns, DataFormat};
 use rhetor::train::finetune::{train_finetune, FinetuneConfig};
+use rhetor::train::mlp::{train_mlp, MlpConfig};
 use rhetor::train::{train_linear, TrainConfig};
 
 use super::{progress, set_threads, EXIT_OK};
@@ -40,6 +41,12 @@ pub struct TrainArgs {
     /// Fine-tune only the top N transformer layers (0 = all).
     #[arg(long, default_value_t = 0)]
     pub top_layers: usize,
+    /// Encoder layers (1-based, comma-separated) pooled and concatenated for the MLP head.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![3usize, 4, 5, 6])]
+    pub layers: Vec<usize>,
+    /// Hidden units of the MLP head.
+    #[arg(long, default_value_t = 256)]
+    pub hidden: i64,
     /// Weight of the tone regression loss against the class loss.
     #[arg(long, default_value_t = 1.0)]
     pub tone_weight: f64,
@@ -101,8 +108,10 @@ pub struct TrainArgs {
 pub enum Method {
     /// Ridge tone + softmax classes on frozen, pooled embeddings (fast: minutes).
     Linear,
-    /// Fine-tune the encoder's transformer layers with the head (slow: ~10 min per epoch).
+    /// Fine-tune the encoder's transformer layers with the head (slow: ~4 min per epoch).
     Finetune,
+    /// A one-hidden-layer MLP on the pooled outputs of several frozen layers (--layers).
+    Mlp,
 }
 
 pub fn run(args: TrainArgs) -> Result<i32> {
@@ -125,7 +134,8 @@ pub fn run(args: TrainArgs) -> Result<i32> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "rhetor-model".into())
     });
-    let command = std::env::args()
+    let command = std::iter::once("rhetor".to_string())
+        .chain(std::env::args().skip(1))
         .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
         .collect::<Vec<_>>()
         .join(" ");
@@ -170,6 +180,15 @@ pub fn run(args: TrainArgs) -> Result<i32> {
                 ..FinetuneConfig::default()
             };
             train_finetune(&cfg, &ft, &report)
+        }
+        Method::Mlp => {
+            let mc = MlpConfig {
+                layers: args.layers.clone(),
+                hidden: args.hidden,
+                tone_weight: args.tone_weight,
+                ..MlpConfig::default()
+            };
+            train_mlp(&cfg, &mc, &report)
         }
     }
     .with_context(|| format!("training {} failed", args.out.display()))?;

@@ -57,3 +57,52 @@ impl LinearHead {
 pub fn probabilities(logits: &Tensor, temperature: f64) -> Tensor {
     (logits / temperature.max(1e-3)).softmax(-1, Kind::Float)
 }
+
+/// One hidden layer (GELU) then 4 outputs: tone and 3 class logits.
+pub struct MlpHead {
+    pub vs: nn::VarStore,
+    pub fc1: nn::Linear,
+    pub fc2: nn::Linear,
+}
+
+impl MlpHead {
+    pub fn new(dim: i64, hidden: i64) -> Self {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let fc1 = nn::linear(vs.root() / "fc1", dim, hidden, Default::default());
+        let fc2 = nn::linear(vs.root() / "fc2", hidden, 4, Default::default());
+        MlpHead { vs, fc1, fc2 }
+    }
+
+    pub fn load(path: &Path, dim: i64, hidden: i64) -> Result<Self, ModelError> {
+        let mut head = MlpHead::new(dim, hidden);
+        head.vs.load(path).map_err(|e| ModelError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("cannot load head weights: {e}"),
+            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+        })?;
+        head.vs.freeze();
+        Ok(head)
+    }
+
+    /// `[n, dim] -> ([n] tone, [n, 3] logits)`; dropout only when `train`.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
+        let h = self.fc1.forward(x).gelu("none").dropout(0.1, train);
+        let out = self.fc2.forward(&h);
+        (out.select(1, 0), out.narrow(1, 1, 3))
+    }
+}
+
+/// Any trained head.
+pub enum AnyHead {
+    Linear(LinearHead),
+    Mlp(MlpHead),
+}
+
+impl AnyHead {
+    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        match self {
+            AnyHead::Linear(h) => h.forward(x),
+            AnyHead::Mlp(h) => h.forward_t(x, false),
+        }
+    }
+}

@@ -30,6 +30,9 @@ pub enum HeadKind {
     /// The same linear head on an encoder whose transformer layers were fine-tuned; the changed
     /// tensors are stored as an overlay loaded over the installed base.
     Finetuned,
+    /// A one-hidden-layer MLP (tone + 3 logits) on the concatenated pooled outputs of several
+    /// frozen encoder layers.
+    Mlp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,13 @@ pub struct Head {
     /// L2-normalise the pooled embedding before the head.
     #[serde(default = "yes")]
     pub normalize: bool,
+    /// Encoder layers (1-based) whose pooled outputs are concatenated as features; empty means
+    /// the last layer only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<usize>,
+    /// Hidden units of the MLP head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
     /// Fine-tuned encoder tensors loaded over the base (fp16 allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<FileRef>,

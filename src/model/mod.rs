@@ -122,6 +122,10 @@ pub trait ToneModel {
     /// The name written in every output row.
     fn name(&self) -> &str;
     fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError>;
+    /// Model tokens the texts turn into (for tokens/s), when the model has a tokenizer.
+    fn count_tokens(&self, _texts: &[&str]) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
-use super::head::{probabilities, LinearHead};
+use super::head::{probabilities, AnyHead, LinearHead, MlpHead};
 use super::manifest::{sha256_file, HeadKind, Manifest, ToneSource};
 use super::{Label, Probs, Progress, Tone, ToneModel};
 use crate::error::ModelError;
@@ -37,11 +37,18 @@ pub struct SentenceEncoder {
     pub encoder: Encoder,
     /// L2-normalise pooled embeddings (sentence-transformers style).
     pub normalize: bool,
+    /// Layers (1-based) whose pooled outputs are concatenated; empty = the last layer.
+    pub layers: Vec<usize>,
 }
 
 impl SentenceEncoder {
     /// Loads the tokenizer and encoder from an installed base folder.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        Self::load_layers(dir, Vec::new())
+    }
+
+    /// Loads the encoder so that embeddings concatenate the pooled outputs of `layers`.
+    pub fn load_layers(dir: &Path, layers: Vec<usize>) -> Result<Self, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::MissingFile {
                 dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
@@ -53,12 +60,24 @@ impl SentenceEncoder {
             });
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
-        let encoder = Encoder::load(dir, false)?;
+        let encoder = Encoder::load(dir, !layers.is_empty())?;
+        let n = encoder.num_layers() as usize;
+        if let Some(bad) = layers.iter().find(|&&l| l == 0 || l > n) {
+            return Err(ModelError::Invalid(format!(
+                "layer {bad} does not exist: the encoder has layers 1..={n}"
+            )));
+        }
         Ok(SentenceEncoder {
             tokenizer,
             encoder,
             normalize: true,
+            layers,
         })
+    }
+
+    /// Size of an embedding: hidden size × number of pooled layers.
+    pub fn dim(&self) -> i64 {
+        self.encoder.hidden_size() * self.layers.len().max(1) as i64
     }
 
     /// Tokenizes every text.
@@ -124,7 +143,7 @@ pub struct TransformerModel {
     pub manifest: Manifest,
     pub dir: PathBuf,
     pub encoder: SentenceEncoder,
-    head: LinearHead,
+    head: AnyHead,
     settings: Settings,
 }
 
@@ -157,7 +176,7 @@ impl TransformerModel {
                 found,
             });
         }
-        let mut encoder = SentenceEncoder::load(&base_dir)?;
+        let mut encoder = SentenceEncoder::load_layers(&base_dir, manifest.head.layers.clone())?;
         encoder.normalize = manifest.head.normalize;
         if let Some(overlay) = &manifest.head.overlay {
             apply_overlay(
@@ -191,8 +210,13 @@ impl TransformerModel {
         }
         let head = match manifest.head.kind {
             HeadKind::Linear | HeadKind::Finetuned => {
-                LinearHead::load(&head_path, encoder.encoder.hidden_size())?
+                AnyHead::Linear(LinearHead::load(&head_path, encoder.dim())?)
             }
+            HeadKind::Mlp => AnyHead::Mlp(MlpHead::load(
+                &head_path,
+                encoder.dim(),
+                manifest.head.hidden.unwrap_or(256),
+            )?),
         };
         Ok(TransformerModel {
             manifest,
@@ -290,6 +314,16 @@ fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), Mo
 impl ToneModel for TransformerModel {
     fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    fn count_tokens(&self, texts: &[&str]) -> Option<usize> {
+        let max = self.max_length();
+        Some(
+            texts
+                .iter()
+                .map(|t| self.encoder.tokenizer.encode(t, max).ids.len())
+                .sum(),
+        )
     }
 
     fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError> {

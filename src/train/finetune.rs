@@ -313,6 +313,8 @@ pub fn train_finetune(
                 "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
                 cfg.base_name, first_trained, layers - 1
             ),
+            layers: Vec::new(),
+            hidden: None,
             training: json!({
                 "method": "fine-tune",
                 "epochs": ft.epochs,

@@ -23,11 +23,14 @@ use crate::train::data::{Example, NEUTRAL_BAND};
 pub struct Output {
     pub kind: HeadKind,
     pub normalize: bool,
-    /// Head tensors: `tone.weight [1, d]`, `tone.bias [1]`, `class.weight [3, d]`, `class.bias [3]`.
+    /// Head tensors, named as the head's loader expects (`tone.weight`, … or `fc1.weight`, …).
     pub head: Vec<(String, Tensor)>,
     /// Encoder tensors that differ from the base.
     pub overlay: Option<Vec<(String, Tensor)>>,
     pub description: String,
+    /// Pooled layers (MLP head); empty = last.
+    pub layers: Vec<usize>,
+    pub hidden: Option<i64>,
     /// Run-specific training facts for the manifest.
     pub training: serde_json::Value,
 }
@@ -107,6 +110,7 @@ pub fn finish(
     }
     let all: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
     let overall = evaluate(&all, &tone_va, &probs_va);
+    let vader = vader_baseline(examples, va);
 
     // Write aside, then rename into place.
     let parent = cfg.out.parent().unwrap_or(Path::new("."));
@@ -162,15 +166,63 @@ pub fn finish(
             tone: tone_source,
             temperature: (temperature * 100.0).round() / 100.0,
             normalize: out.normalize,
+            layers: out.layers.clone(),
+            hidden: out.hidden,
             overlay,
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
         training,
-        validation: json!({ "overall": overall, "by_file": by_file }),
+        validation: json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader }),
     };
     manifest.write(&tmp).map_err(io(&tmp))?;
     let _ = std::fs::remove_dir_all(&cfg.out);
     std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
     Ok(manifest)
+}
+
+/// VADER 3.3.2 on the same validation rows (per file and overall), when its lexicon is
+/// installed; `null` otherwise.
+fn vader_baseline(examples: &[(Example, Split)], va: &[usize]) -> serde_json::Value {
+    use crate::model::vader::{default_dir, Vader};
+    use crate::model::ToneModel;
+    let Ok(v) = Vader::load(&default_dir()) else {
+        return serde_json::Value::Null;
+    };
+    let texts: Vec<&str> = va.iter().map(|&i| examples[i].0.text.as_str()).collect();
+    let Ok(tones) = v.score(&texts, &|_| {}) else {
+        return serde_json::Value::Null;
+    };
+    let mut by_file = serde_json::Map::new();
+    let mut groups: Vec<&str> = va.iter().map(|&i| examples[i].0.group.as_str()).collect();
+    groups.sort();
+    groups.dedup();
+    let eval = |ks: &[usize]| {
+        let exs: Vec<&Example> = ks.iter().map(|&k| &examples[va[k]].0).collect();
+        let t: Vec<f32> = ks.iter().map(|&k| tones[k].tone).collect();
+        let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
+        let pred: Vec<Label> = ks.iter().map(|&k| tones[k].label).collect();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (e, &t) in exs.iter().zip(&t) {
+            if let Some(g) = e.tone {
+                x.push(t as f64);
+                y.push(g as f64);
+            }
+        }
+        let r4 = |v: f64| (v * 1e4).round() / 1e4;
+        json!({
+            "rows": ks.len(),
+            "pearson": metrics::pearson(&x, &y).map(r4),
+            "accuracy": r4(metrics::accuracy(&truth, &pred)),
+            "macro_f1": r4(metrics::macro_f1(&truth, &pred)),
+        })
+    };
+    for g in groups {
+        let ks: Vec<usize> = (0..va.len())
+            .filter(|&k| examples[va[k]].0.group == g)
+            .collect();
+        by_file.insert(g.to_string(), eval(&ks));
+    }
+    let all: Vec<usize> = (0..va.len()).collect();
+    json!({ "overall": eval(&all), "by_file": by_file })
 }

@@ -9,6 +9,7 @@
 pub mod data;
 pub mod finetune;
 mod finish;
+pub mod mlp;
 
 use std::path::{Path, PathBuf};
 
@@ -142,7 +143,7 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/rhetor-cache"))
 }
 
-fn rows(t: &Tensor, idx: &[usize]) -> Tensor {
+pub(crate) fn rows(t: &Tensor, idx: &[usize]) -> Tensor {
     let i = Tensor::from_slice(&idx.iter().map(|&i| i as i64).collect::<Vec<_>>());
     t.index_select(0, &i)
 }
@@ -403,6 +404,8 @@ pub fn train_linear(
                 "Linear tone head (ridge tone + softmax classes) on frozen, mean-pooled, L2-normalised {} embeddings",
                 cfg.base_name
             ),
+            layers: Vec::new(),
+            hidden: None,
             training: json!({
                 "ridge_lambda": lambda,
                 "softmax_l2": l2,

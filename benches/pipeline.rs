@@ -1,0 +1,144 @@
+//! Criterion benches of the pipeline stages: segmentation (bytes/s), tokenization (tokens/s),
+//! transformer forward per batch size 1/8/32/128 (model loading timed apart), and VADER lexicon
+//! scoring (sentences/s). Run: `cargo bench --bench pipeline`. The transformer and VADER benches
+//! need `scripts/setup.sh` (they are skipped with a note otherwise).
+
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rhetor::ingest::parse_text_article;
+use rhetor::model::transformer::{Settings, TransformerModel};
+use rhetor::model::vader::{default_dir, Vader};
+use rhetor::model::ToneModel;
+use rhetor::segment::{NewsSegmenter, Segmenter};
+use rhetor::tokenize::{TextEncoder, WordPiece};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The project's example articles, concatenated.
+fn corpus() -> String {
+    let mut out = String::new();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("examples/articles"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    for f in files {
+        if let Ok(t) = std::fs::read_to_string(&f) {
+            if let Ok(a) = parse_text_article("x", &t) {
+                out.push_str(&a.text);
+                out.push_str("\n\n");
+            }
+        }
+    }
+    out
+}
+
+/// Sentences of the bundled world-rhetoric suite.
+fn sentences() -> Vec<String> {
+    std::fs::read_to_string(root().join("benches/suites/world-rhetoric/suite.tsv"))
+        .map(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| l.splitn(5, '\t').nth(4).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn segmentation(c: &mut Criterion) {
+    let text = corpus().repeat(20);
+    let mut g = c.benchmark_group("segment");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("news_segmenter", |b| {
+        b.iter(|| NewsSegmenter.segment(&text).len())
+    });
+    g.finish();
+}
+
+fn tokenization(c: &mut Criterion) {
+    let vocab = root().join("models/all-minilm-l6-v2/vocab.txt");
+    let Ok(tok) = WordPiece::from_vocab(&vocab) else {
+        eprintln!("skipping tokenization: run scripts/setup.sh");
+        return;
+    };
+    let sents = sentences();
+    let tokens: usize = sents.iter().map(|s| tok.encode(s, 512).ids.len()).sum();
+    let mut g = c.benchmark_group("tokenize");
+    g.throughput(Throughput::Elements(tokens as u64));
+    g.bench_function("wordpiece", |b| {
+        b.iter(|| {
+            sents
+                .iter()
+                .map(|s| tok.encode(s, 512).ids.len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+fn transformer(c: &mut Criterion) {
+    let dir = root().join("models/rhetor-tone-minilm");
+    if !root()
+        .join("models/all-minilm-l6-v2/model.safetensors")
+        .is_file()
+    {
+        eprintln!("skipping transformer: run scripts/setup.sh");
+        return;
+    }
+    tch::set_num_threads(
+        std::thread::available_parallelism()
+            .map(|n| n.get() as i32)
+            .unwrap_or(1),
+    );
+    let mut g = c.benchmark_group("model_load");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function("rhetor-tone-minilm", |b| {
+        b.iter(|| TransformerModel::load(&dir, Settings::default()).map(|m| m.max_length()))
+    });
+    g.finish();
+    let sents = sentences();
+    let mut g = c.benchmark_group("forward");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    for bs in [1usize, 8, 32, 128] {
+        let model = match TransformerModel::load(
+            &dir,
+            Settings {
+                batch_size: bs,
+                max_length: None,
+            },
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("skipping transformer: {e}");
+                return;
+            }
+        };
+        let batch: Vec<&str> = sents.iter().cycle().take(bs).map(String::as_str).collect();
+        g.throughput(Throughput::Elements(bs as u64));
+        g.bench_with_input(BenchmarkId::new("batch", bs), &batch, |b, batch| {
+            b.iter(|| model.score(batch, &|_| {}).map(|t| t.len()))
+        });
+    }
+    g.finish();
+}
+
+fn lexicon(c: &mut Criterion) {
+    let Ok(v) = Vader::load(&default_dir()) else {
+        eprintln!("skipping vader: run scripts/setup.sh");
+        return;
+    };
+    let sents = sentences();
+    let refs: Vec<&str> = sents.iter().map(String::as_str).collect();
+    let mut g = c.benchmark_group("lexicon");
+    g.throughput(Throughput::Elements(refs.len() as u64));
+    g.bench_function("vader", |b| {
+        b.iter(|| v.score(&refs, &|_| {}).map(|t| t.len()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, segmentation, tokenization, transformer, lexicon);
+criterion_main!(benches);

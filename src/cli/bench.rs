@@ -1,0 +1,131 @@
+//! `rhetor bench`: compares tone models side by side on labeled suites.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rhetor::bench::suite::{read_manifest, Suite};
+use rhetor::bench::{peak_rss_mib, run_suite, Machine, ModelInfo, Report};
+use rhetor::model::transformer::Settings;
+use rhetor::train::data::NEUTRAL_BAND;
+
+use super::{progress, set_threads, EXIT_OK};
+
+/// Compare tone models on labeled suites: agreement, calibration, speed and memory.
+///
+/// `--suite` takes a suite name from the manifest (default benches/suites.toml) or a path to
+/// a labeled file (format guessed). Without `--suite`, every suite of the manifest is run;
+/// suites whose files are missing are skipped with a note.
+///
+/// Examples:
+///   rhetor bench --model rhetor-tone-minilm --model vader --suite world-rhetoric
+///   rhetor bench --model vader --model rhetor-tone-minilm --report-md bench.md --report-json bench.json
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct BenchArgs {
+    /// Models to compare (names, paths, or `vader`).
+    #[arg(long, required = true)]
+    pub model: Vec<String>,
+    /// Suites: names from the manifest or file paths [default: all suites in the manifest].
+    #[arg(long)]
+    pub suite: Vec<String>,
+    /// Suite manifest (TOML).
+    #[arg(long)]
+    pub suites: Option<PathBuf>,
+    /// Write the full report as JSON.
+    #[arg(long)]
+    pub report_json: Option<PathBuf>,
+    /// Write the report as Markdown.
+    #[arg(long)]
+    pub report_md: Option<PathBuf>,
+    /// Sentences per forward pass of transformer models.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// CPU threads [default: all cores].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn run(args: BenchArgs) -> Result<i32> {
+    set_threads(args.threads);
+    let manifest = args
+        .suites
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/suites.toml"));
+    let known = read_manifest(&manifest)
+        .with_context(|| format!("suite manifest {}", manifest.display()))?;
+    let mut suites = Vec::new();
+    if args.suite.is_empty() {
+        suites = known.clone();
+    } else {
+        for s in &args.suite {
+            if let Some(k) = known.iter().find(|k| k.name == *s) {
+                suites.push(k.clone());
+            } else if Path::new(s).is_file() {
+                suites.push(Suite::from_path(Path::new(s)));
+            } else {
+                let names: Vec<&str> = known.iter().map(|k| k.name.as_str()).collect();
+                anyhow::bail!(
+                    "unknown suite {s:?}: not a file, and the manifest has {}",
+                    names.join(", ")
+                );
+            }
+        }
+    }
+    let mut skipped = Vec::new();
+    suites.retain(|s| {
+        let ok = s.path.is_file();
+        if !ok {
+            skipped.push(format!("{} ({} is missing)", s.name, s.path.display()));
+        }
+        ok
+    });
+    let mut models = Vec::new();
+    let mut outcomes = Vec::new();
+    for name in &args.model {
+        let t = Instant::now();
+        let settings = Settings {
+            batch_size: args.batch_size,
+            max_length: None,
+        };
+        let model = rhetor::model::load(name, settings)
+            .with_context(|| format!("cannot load model {name}"))?;
+        models.push(ModelInfo {
+            name: model.name().to_string(),
+            load_seconds: t.elapsed().as_secs_f64(),
+        });
+        for s in &suites {
+            let pb = progress::bar(args.quiet, 0, &s.name);
+            pb.set_message(model.name().to_string());
+            let o = run_suite(model.as_ref(), s, &|n| pb.set_position(n as u64))
+                .with_context(|| format!("suite {} with model {name}", s.name))?;
+            pb.finish_and_clear();
+            outcomes.push(o);
+        }
+    }
+    outcomes.sort_by(|a, b| a.suite.cmp(&b.suite).then(a.model.cmp(&b.model)));
+    let report = Report {
+        machine: Machine::detect(),
+        models,
+        outcomes,
+        skipped,
+        peak_rss_mib: peak_rss_mib(),
+        neutral_band: NEUTRAL_BAND,
+    };
+    print!("{}", report.table(false));
+    eprint!("{}", report.footer());
+    if let Some(p) = &args.report_json {
+        write(p, &(serde_json::to_string_pretty(&report)? + "\n"))?;
+    }
+    if let Some(p) = &args.report_md {
+        write(p, &report.markdown())?;
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,203 @@
+//! MLP head on several frozen layers: the pooled (and L2-normalised) outputs of the chosen
+//! encoder layers are concatenated and standardised; a one-hidden-layer MLP is trained on them
+//! with AdamW (class-weighted cross-entropy + tone MSE), dropout 0.1, seeded minibatches. The
+//! standardisation is folded into the first layer's weights before saving.
+
+use serde_json::json;
+use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+
+use super::finetune::SplitMix64;
+use super::finish::{finish, Output};
+use super::{
+    embed_cached, load_splits, rows, to_vec_f32, Predictions, Split, TrainConfig, TrainProgress,
+};
+use crate::error::{ModelError, TrainError};
+use crate::model::head::MlpHead;
+use crate::model::manifest::{sha256_file, HeadKind, Manifest};
+use crate::model::transformer::SentenceEncoder;
+use crate::model::Label;
+
+/// Hyper-parameters of the MLP head.
+#[derive(Debug, Clone)]
+pub struct MlpConfig {
+    /// Encoder layers (1-based) to pool and concatenate.
+    pub layers: Vec<usize>,
+    pub hidden: i64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub tone_weight: f64,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        MlpConfig {
+            layers: vec![3, 4, 5, 6],
+            hidden: 256,
+            epochs: 30,
+            batch_size: 256,
+            lr: 1e-3,
+            weight_decay: 0.01,
+            tone_weight: 1.0,
+        }
+    }
+}
+
+pub fn train_mlp(
+    cfg: &TrainConfig,
+    mc: &MlpConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let examples = load_splits(cfg)?;
+    let weights = cfg.base.join("model.safetensors");
+    let base_sha = sha256_file(&weights).map_err(|error| TrainError::Io {
+        path: weights.clone(),
+        error,
+    })?;
+    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone())?;
+    let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
+    let tag = format!("{base_sha} layers {:?}", mc.layers);
+    let feats = embed_cached(&enc, &tag, &texts, cfg.max_length, cfg.batch_size, progress)?;
+    let idx = |s: Split| -> Vec<usize> {
+        (0..examples.len())
+            .filter(|&i| examples[i].1 == s)
+            .collect()
+    };
+    let (tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
+    let xtr = rows(&feats, &tr);
+    let mean = xtr.mean_dim([0i64].as_slice(), true, Kind::Float);
+    let std = xtr.std_dim([0i64].as_slice(), true, true).clamp_min(1e-6);
+    let xs = (&feats - &mean) / &std;
+    let dim = enc.dim();
+    let head = MlpHead::new(dim, mc.hidden);
+    let mut opt = nn::AdamW {
+        wd: mc.weight_decay,
+        ..Default::default()
+    }
+    .build(&head.vs, mc.lr)
+    .map_err(ModelError::from)?;
+
+    let class_tone = |i: usize| -> Option<f32> {
+        let ex = &examples[i].0;
+        ex.tone.or(match (cfg.class_tone > 0.0, ex.label) {
+            (false, _) => None,
+            (true, Label::Negative) => Some(-cfg.class_tone),
+            (true, Label::Neutral) => Some(0.0),
+            (true, Label::Positive) => Some(cfg.class_tone),
+        })
+    };
+    let mut counts = [0f64; 3];
+    for &i in &tr {
+        counts[examples[i].0.label.index()] += 1.0;
+    }
+    let n = tr.len() as f64;
+    let cw: Vec<f32> = counts
+        .iter()
+        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
+        .collect();
+    let class_weights = Tensor::from_slice(&cw);
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut order = tr.clone();
+    let steps = order.len().div_ceil(mc.batch_size) * mc.epochs;
+    let mut step = 0;
+    for epoch in 0..mc.epochs {
+        rng.shuffle(&mut order);
+        for b in order.chunks(mc.batch_size) {
+            let x = rows(&xs, b);
+            let (tone, logits) = head.forward_t(&x, true);
+            let target = Tensor::from_slice(
+                &b.iter()
+                    .map(|&i| examples[i].0.label.index() as i64)
+                    .collect::<Vec<_>>(),
+            );
+            let ce = logits.log_softmax(-1, Kind::Float).g_nll_loss(
+                &target,
+                Some(&class_weights),
+                tch::Reduction::Mean,
+                -100,
+            );
+            let (ty, tm): (Vec<f32>, Vec<f32>) = b
+                .iter()
+                .map(|&i| match class_tone(i) {
+                    Some(t) => (t, 1.0),
+                    None => (0.0, 0.0),
+                })
+                .unzip();
+            let (ty, tm) = (Tensor::from_slice(&ty), Tensor::from_slice(&tm));
+            let mse = ((&tone - &ty).square() * &tm).sum(Kind::Float)
+                / tm.sum(Kind::Float).clamp_min(1.0);
+            let loss = ce + mse * mc.tone_weight;
+            opt.backward_step(&loss);
+            step += 1;
+            progress(
+                &format!("mlp epoch {}/{}", epoch + 1, mc.epochs),
+                step,
+                steps,
+            );
+        }
+    }
+    let predict = |ix: &[usize]| -> Predictions {
+        let (t, l) = tch::no_grad(|| head.forward_t(&rows(&xs, ix), false));
+        Predictions {
+            tone: to_vec_f32(&t),
+            logits: l,
+        }
+    };
+    let (pred_ca, pred_va) = (predict(&ca), predict(&va));
+
+    // Fold the standardisation into fc1: W·(x-μ)/σ + b = (W/σ)·x + (b - (W/σ)·μ).
+    let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
+    let w1 = head.fc1.ws.detach() / std_v.unsqueeze(0);
+    let b1 = head
+        .fc1
+        .bs
+        .as_ref()
+        .map(|b| b.detach())
+        .unwrap_or_else(|| Tensor::zeros([mc.hidden], (Kind::Float, tch::Device::Cpu)))
+        - (&w1 * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
+    let b2 = head
+        .fc2
+        .bs
+        .as_ref()
+        .map(|b| b.detach())
+        .unwrap_or_else(|| Tensor::zeros([4], (Kind::Float, tch::Device::Cpu)));
+    let tensors = vec![
+        ("fc1.weight".to_string(), w1.contiguous()),
+        ("fc1.bias".to_string(), b1.contiguous()),
+        ("fc2.weight".to_string(), head.fc2.ws.detach().contiguous()),
+        ("fc2.bias".to_string(), b2.contiguous()),
+    ];
+    finish(
+        cfg,
+        &examples,
+        &ca,
+        &va,
+        pred_ca,
+        pred_va,
+        Output {
+            kind: HeadKind::Mlp,
+            normalize: true,
+            head: tensors,
+            overlay: None,
+            description: format!(
+                "MLP head ({} hidden units) on the concatenated mean-pooled, L2-normalised outputs of {} layers {:?}",
+                mc.hidden, cfg.base_name, mc.layers
+            ),
+            layers: mc.layers.clone(),
+            hidden: Some(mc.hidden),
+            training: json!({
+                "method": "mlp",
+                "layers": mc.layers,
+                "hidden": mc.hidden,
+                "epochs": mc.epochs,
+                "batch_size": mc.batch_size,
+                "lr": mc.lr,
+                "weight_decay": mc.weight_decay,
+                "tone_weight": mc.tone_weight,
+            }),
+        },
+        base_sha,
+    )
+}
