@@ -88,20 +88,34 @@ impl SentenceEncoder {
             .collect()
     }
 
-    /// Pooled, normalised embeddings `[n, hidden]` of one padded batch (no gradient).
+    /// Pooled (optionally normalised) embeddings `[n, dim]` of one padded batch, no gradient;
+    /// with several `layers`, their pooled outputs side by side.
     pub fn embed_batch(&self, seqs: &[&[i64]]) -> Result<Tensor, ModelError> {
         let (ids, mask) = pad_batch(seqs, self.tokenizer.pad_id());
         tch::no_grad(|| {
-            let layers = self.encoder.hidden_states(&ids, &mask, false)?;
-            let last = layers
-                .last()
-                .ok_or_else(|| ModelError::Torch("no output".into()))?;
-            let pooled = mean_pool(last, &mask);
-            Ok(if self.normalize {
-                l2_normalize(&pooled)
-            } else {
-                pooled
-            })
+            let all = self.encoder.hidden_states(&ids, &mask, false)?;
+            let pool = |h: &Tensor| {
+                let p = mean_pool(h, &mask);
+                if self.normalize {
+                    l2_normalize(&p)
+                } else {
+                    p
+                }
+            };
+            if self.layers.is_empty() {
+                let last = all
+                    .last()
+                    .ok_or_else(|| ModelError::Torch("no output".into()))?;
+                return Ok(pool(last));
+            }
+            let mut parts = Vec::with_capacity(self.layers.len());
+            for &l in &self.layers {
+                let h = all.get(l - 1).ok_or_else(|| {
+                    ModelError::Torch(format!("the encoder returned no output for layer {l}"))
+                })?;
+                parts.push(pool(h));
+            }
+            Ok(Tensor::cat(&parts, 1))
         })
     }
 
@@ -116,7 +130,7 @@ impl SentenceEncoder {
         let n = encodings.len();
         if n == 0 {
             return Ok(Tensor::zeros(
-                [0, self.encoder.hidden_size()],
+                [0, self.dim()],
                 (Kind::Float, tch::Device::Cpu),
             ));
         }

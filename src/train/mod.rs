@@ -113,7 +113,7 @@ pub fn embed_cached(
     let dir = cache_dir().join("embeddings");
     let file = dir.join(format!("{key}.pt"));
     if let Ok(t) = Tensor::load(&file) {
-        if t.size().first() == Some(&(texts.len() as i64)) {
+        if t.size() == [texts.len() as i64, enc.dim()] {
             progress("embed (cached)", texts.len(), texts.len());
             return Ok(t);
         }

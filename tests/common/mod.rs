@@ -54,8 +54,16 @@ impl Run {
 }
 
 pub fn rhetor(args: &[&str], stdin: Option<&[u8]>, cwd: &Path) -> Run {
+    rhetor_env(args, stdin, cwd, &[])
+}
+
+/// Like [`rhetor`], with extra environment variables.
+pub fn rhetor_env(args: &[&str], stdin: Option<&[u8]>, cwd: &Path, env: &[(&str, &Path)]) -> Run {
     require_setup();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rhetor"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.args(args)
         .current_dir(cwd)
         .env("RHETOR_MODELS", root().join("models"))
