@@ -70,9 +70,9 @@ pub fn macro_f1(truth: &[Label], pred: &[Label]) -> f64 {
     let m = confusion(truth, pred);
     let mut sum = 0.0;
     let mut classes = 0;
-    for c in 0..3 {
-        let tp = m[c][c] as f64;
-        let actual: usize = m[c].iter().sum();
+    for (c, row) in m.iter().enumerate() {
+        let tp = row[c] as f64;
+        let actual: usize = row.iter().sum();
         let predicted: usize = (0..3).map(|r| m[r][c]).sum();
         if actual == 0 && predicted == 0 {
             continue;

@@ -1,6 +1,7 @@
-//! The transformer tone model: WordPiece tokenizer + BERT encoder (mean-pooled, L2-normalised)
-//! + a trained head, described by a model folder's manifest. Units are sorted by token length
-//! and padded per batch, so a batch wastes little work on padding.
+//! The transformer tone model: a WordPiece tokenizer, a BERT encoder (mean-pooled, optionally
+//! L2-normalised, optionally with a fine-tuned overlay) and a trained head, described by a
+//! model folder's manifest. Units are sorted by token length and padded per batch, so a batch
+//! wastes little work on padding.
 
 use std::path::{Path, PathBuf};
 

@@ -289,8 +289,6 @@ fn paragraph_break(chars: &[char], i: usize) -> Option<usize> {
     }
     if k < chars.len() && chars[k] == '\n' {
         Some(skip_ws(chars, k))
-    } else if k >= chars.len() {
-        None
     } else {
         None
     }
