@@ -10,6 +10,7 @@
 //! (VADER's documented thresholds); probabilities = VADER's neg/neu/pos proportions.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::{Label, Probs, Progress, Tone, ToneModel};
@@ -183,6 +184,29 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
     ("beating heart", 3.5),
 ];
 
+/// A small, fast hasher for short word keys (FxHash's mixing, eight bytes at a time).
+#[derive(Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
 /// Python's `str.isupper()`: at least one cased character and no lower-case one.
 fn py_isupper(s: &str) -> bool {
     let mut cased = false;
@@ -218,10 +242,13 @@ fn strip_punc_if_word(token: &str) -> &str {
 
 /// The VADER analyzer with its lexicons.
 pub struct Vader {
-    lexicon: HashMap<String, f64>,
-    emojis: HashMap<char, String>,
-    boosters: HashMap<&'static str, f64>,
-    special: HashMap<&'static str, f64>,
+    lexicon: Map<String, f64>,
+    emojis: Map<char, String>,
+    boosters: Map<&'static str, f64>,
+    /// Special-case idioms as word sequences (the reference joins words with spaces).
+    special: Vec<(Vec<&'static str>, f64)>,
+    /// Multi-word boosters ("kind of", "sort of", "just enough") as word sequences.
+    booster_ngrams: Vec<(Vec<&'static str>, f64)>,
     name: String,
 }
 
@@ -274,7 +301,7 @@ impl Vader {
 
     /// Builds the analyzer from the two lexicon texts (as `make_lex_dict`/`make_emoji_dict`).
     pub fn from_texts(lexicon: &str, emojis: &str) -> Result<Self, String> {
-        let mut lex = HashMap::new();
+        let mut lex = Map::default();
         for (n, line) in lexicon.trim_end_matches('\n').split('\n').enumerate() {
             if line.is_empty() {
                 continue;
@@ -291,7 +318,7 @@ impl Vader {
             })?;
             lex.insert(word.to_string(), v);
         }
-        let mut emo = HashMap::new();
+        let mut emo = Map::default();
         for line in emojis.trim_end_matches('\n').split('\n') {
             let mut parts = line.trim().split('\t');
             if let (Some(e), Some(desc)) = (parts.next(), parts.next()) {
@@ -302,18 +329,26 @@ impl Vader {
                 }
             }
         }
-        let mut boosters = HashMap::new();
+        let mut boosters = Map::default();
         for w in BOOSTERS_UP {
             boosters.insert(*w, B_INCR);
         }
         for w in BOOSTERS_DOWN {
             boosters.insert(*w, B_DECR);
         }
+        let words = |k: &'static str| k.split(' ').collect::<Vec<_>>();
+        let special = SPECIAL_CASES.iter().map(|&(k, v)| (words(k), v)).collect();
+        let booster_ngrams = boosters
+            .iter()
+            .filter(|(k, _)| k.contains(' '))
+            .map(|(&k, &v)| (words(k), v))
+            .collect();
         Ok(Vader {
             lexicon: lex,
             emojis: emo,
             boosters,
-            special: SPECIAL_CASES.iter().copied().collect(),
+            special,
+            booster_ngrams,
             name: "vader".into(),
         })
     }
@@ -324,10 +359,11 @@ impl Vader {
 
     /// `polarity_scores`: neg/neu/pos proportions and the compound score.
     pub fn polarity_scores(&self, text: &str) -> VaderScores {
-        // Emoji to descriptions.
-        let mut no_emoji = String::with_capacity(text.len());
+        // Emoji to descriptions (no emoji in the lexicon is ASCII).
+        let ascii = text.is_ascii();
+        let mut no_emoji = String::new();
         let mut prev_space = true;
-        for c in text.chars() {
+        for c in text.chars().take(if ascii { 0 } else { usize::MAX }) {
             if let Some(desc) = self.emojis.get(&c) {
                 if !prev_space {
                     no_emoji.push(' ');
@@ -339,7 +375,8 @@ impl Vader {
                 prev_space = c == ' ';
             }
         }
-        let text = no_emoji.trim_matches(py_space);
+        let text = if ascii { text } else { no_emoji.as_str() };
+        let text = text.trim_matches(py_space);
         let words: Vec<&str> = text
             .split(py_space)
             .filter(|w| !w.is_empty())
@@ -437,32 +474,45 @@ impl Vader {
     }
 
     fn special_idioms_check(&self, mut valence: f64, lower: &[String], i: usize) -> f64 {
-        let onezero = format!("{} {}", lower[i - 1], lower[i]);
-        let twoonezero = format!("{} {} {}", lower[i - 2], lower[i - 1], lower[i]);
-        let twoone = format!("{} {}", lower[i - 2], lower[i - 1]);
-        let threetwoone = format!("{} {} {}", lower[i - 3], lower[i - 2], lower[i - 1]);
-        let threetwo = format!("{} {}", lower[i - 3], lower[i - 2]);
-        for seq in [&onezero, &twoonezero, &twoone, &threetwoone, &threetwo] {
-            if let Some(&v) = self.special.get(seq.as_str()) {
+        let seq = |from: usize, to: usize| &lower[from..=to];
+        let matches = |words: &[String], key: &[&str]| {
+            words.len() == key.len() && words.iter().zip(key).all(|(w, k)| w == k)
+        };
+        let special = |words: &[String]| {
+            self.special
+                .iter()
+                .find(|(k, _)| matches(words, k))
+                .map(|&(_, v)| v)
+        };
+        // onezero, twoonezero, twoone, threetwoone, threetwo: the first match wins.
+        for words in [
+            seq(i - 1, i),
+            seq(i - 2, i),
+            seq(i - 2, i - 1),
+            seq(i - 3, i - 1),
+            seq(i - 3, i - 2),
+        ] {
+            if let Some(v) = special(words) {
                 valence = v;
                 break;
             }
         }
         if lower.len() - 1 > i {
-            let zeroone = format!("{} {}", lower[i], lower[i + 1]);
-            if let Some(&v) = self.special.get(zeroone.as_str()) {
+            if let Some(v) = special(seq(i, i + 1)) {
                 valence = v;
             }
         }
         if lower.len() - 1 > i + 1 {
-            let zeroonetwo = format!("{} {} {}", lower[i], lower[i + 1], lower[i + 2]);
-            if let Some(&v) = self.special.get(zeroonetwo.as_str()) {
+            if let Some(v) = special(seq(i, i + 2)) {
                 valence = v;
             }
         }
-        for ngram in [&threetwoone, &threetwo, &twoone] {
-            if let Some(&b) = self.boosters.get(ngram.as_str()) {
-                valence += b;
+        // Booster/dampener n-grams: threetwoone, threetwo, twoone.
+        for words in [seq(i - 3, i - 1), seq(i - 3, i - 2), seq(i - 2, i - 1)] {
+            for (k, b) in &self.booster_ngrams {
+                if matches(words, k) {
+                    valence += b;
+                }
             }
         }
         valence
