@@ -10,6 +10,8 @@
 //! [`score`] drives stages 1–4 across articles in batches; [`train`] fits the tone heads that
 //! [`model`] loads; [`bench`] runs models over labeled suites.
 
+pub mod aggregate;
+pub mod attribute;
 pub mod bench;
 pub mod error;
 pub mod ingest;

@@ -4,24 +4,43 @@
 use crate::error::ModelError;
 use crate::ingest::{Article, Layout};
 use crate::model::{Tone, ToneModel};
-use crate::report::{ArticleFields, Row};
+use crate::attribute::registry::Registry;
+use crate::attribute::{attribute_article, Attribution};
+use crate::report::{ArticleFields, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
 
 /// How many sentences are scored per call to the model; bounds memory on large inputs while
 /// leaving the model enough units to sort by length.
 pub const CHUNK_UNITS: usize = 4096;
 
-/// Segments every article and returns `(article index, span)` pairs in reading order.
-pub fn units(articles: &[Article]) -> Vec<(usize, Span)> {
-    articles
-        .iter()
-        .enumerate()
-        .flat_map(|(i, a)| segment_article(a).into_iter().map(move |s| (i, s)))
-        .collect()
+/// One unit to score: its article, its span, and (for prose) who speaks and is spoken of.
+pub type Unit = (usize, Span, Option<Attribution>);
+
+/// Segments (and, with a registry, attributes) every article; units in reading order.
+pub fn units(articles: &[Article], actors: Option<&Registry>) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for (i, a) in articles.iter().enumerate() {
+        let spans = segment_article(a);
+        let attrs = match (a.layout, actors) {
+            (Layout::Prose, Some(reg)) => attribute_article(reg, &a.text, &spans)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            _ => vec![None; spans.len()],
+        };
+        out.extend(spans.into_iter().zip(attrs).map(|(s, at)| (i, s, at)));
+    }
+    out
 }
 
 /// Builds the output row of one scored unit.
-pub fn row(article: &Article, span: &Span, tone: &Tone, model: &str) -> Row {
+pub fn row(
+    article: &Article,
+    span: &Span,
+    attribution: Option<&Attribution>,
+    tone: &Tone,
+    model: &str,
+) -> Row {
     let fields = match article.layout {
         Layout::Prose => Some(ArticleFields {
             article: article.id.clone(),
@@ -42,6 +61,19 @@ pub fn row(article: &Article, span: &Span, tone: &Tone, model: &str) -> Row {
         probs: tone.probs,
         model: model.to_string(),
         truncated: tone.truncated,
+        attribution: attribution.map(|at| RowAttribution {
+            speaker: at.speaker.clone(),
+            targets: at
+                .targets
+                .iter()
+                .map(|t| TargetTone {
+                    actor: t.clone(),
+                    tone: tone.tone,
+                    label: tone.label,
+                })
+                .collect(),
+            mentions: at.mentions.clone(),
+        }),
     }
 }
 
@@ -50,21 +82,23 @@ pub fn row(article: &Article, span: &Span, tone: &Tone, model: &str) -> Row {
 pub fn score_articles(
     articles: &[Article],
     model: &dyn ToneModel,
+    actors: Option<&Registry>,
     progress: &dyn Fn(usize, usize),
     emit: &mut dyn FnMut(Row) -> std::io::Result<()>,
 ) -> Result<usize, ScoreError> {
-    let all = units(articles);
+    let all = units(articles, actors);
     let total = all.len();
     progress(0, total);
     let mut done = 0usize;
     for chunk in all.chunks(CHUNK_UNITS) {
-        let texts: Vec<&str> = chunk.iter().map(|(_, s)| s.text.as_str()).collect();
+        let texts: Vec<&str> = chunk.iter().map(|(_, s, _)| s.text.as_str()).collect();
         let base = done;
         let tones = model
             .score(&texts, &|k| progress(base + k, total))
             .map_err(ScoreError::Model)?;
-        for ((ai, span), tone) in chunk.iter().zip(&tones) {
-            emit(row(&articles[*ai], span, tone, model.name())).map_err(ScoreError::Output)?;
+        for ((ai, span, at), tone) in chunk.iter().zip(&tones) {
+            emit(row(&articles[*ai], span, at.as_ref(), tone, model.name()))
+                .map_err(ScoreError::Output)?;
         }
         done += chunk.len();
     }

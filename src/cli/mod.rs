@@ -1,6 +1,7 @@
 //! Command-line interface: clap flags (their doc comments are the help text), validated once
 //! and turned into library calls. Errors carry context naming the file, flag or model.
 
+mod aggregate;
 mod bench;
 mod models;
 mod progress;
@@ -27,6 +28,7 @@ pub struct Cli {
 pub enum Command {
     Score(score::ScoreArgs),
     Bench(bench::BenchArgs),
+    Aggregate(aggregate::AggregateArgs),
     Train(train::TrainArgs),
     Models(models::ModelsArgs),
 }
@@ -37,6 +39,7 @@ pub fn run() -> Result<i32> {
     match cli.command {
         Command::Score(a) => score::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Aggregate(a) => aggregate::run(a),
         Command::Train(a) => train::run(a),
         Command::Models(a) => models::run(a),
     }

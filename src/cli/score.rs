@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use rhetor::attribute::registry::Registry;
 use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
@@ -50,6 +51,9 @@ pub struct ScoreArgs {
     /// Maximum tokens per sentence (longer ones are truncated and flagged) [default: the model's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(8..=512))]
     pub max_length: Option<u64>,
+    /// Actor registry (TOML) added to the bundled one; same ids override.
+    #[arg(long)]
+    pub actors: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -74,6 +78,10 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
         return Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK });
     }
 
+    let registry = match &args.actors {
+        Some(p) => Registry::with_file(p)?,
+        None => Registry::bundled(),
+    };
     set_threads(args.threads);
     let settings = Settings {
         batch_size: args.batch_size as usize,
@@ -105,6 +113,7 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     let n = score_articles(
         &ingested.articles,
         model.as_ref(),
+        Some(&registry),
         &|done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);

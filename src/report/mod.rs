@@ -43,6 +43,28 @@ pub struct Row {
     pub probs: Probs,
     pub model: String,
     pub truncated: bool,
+    /// Who speaks and who is spoken of (article rows only).
+    #[serde(flatten)]
+    pub attribution: Option<RowAttribution>,
+}
+
+/// Speaker, targets (with the tone toward each) and mentions of a sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowAttribution {
+    pub speaker: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<TargetTone>,
+    #[serde(default)]
+    pub mentions: Vec<crate::attribute::Mention>,
+}
+
+/// The tone toward one target. Until a target-dependent head is trained this is the
+/// sentence's tone (`"source": "sentence"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetTone {
+    pub actor: String,
+    pub tone: f32,
+    pub label: Label,
 }
 
 /// Output format.

@@ -1,0 +1,331 @@
+//! Attribute: who speaks and who is spoken of in each sentence. Finds actor mentions (aliases,
+//! possessives, titles, demonyms, metonyms; ambiguous short names only in texts that name the
+//! actor in full), the speaker from reporting verbs, quotes and "according to"/"per" (news
+//! agencies are sources, not speakers), light coreference for "he"/"she" subjects, and the
+//! targets (actors mentioned that are not the speaker).
+
+pub mod registry;
+
+use serde::{Deserialize, Serialize};
+
+use crate::segment::Span;
+use registry::{Kind, Registry};
+
+/// One actor mention, with character offsets relative to its sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    pub actor: String,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// Speaker, targets and mentions of one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attribution {
+    pub speaker: Option<String>,
+    pub targets: Vec<String>,
+    pub mentions: Vec<Mention>,
+}
+
+const REPORTING: &[&str] = &[
+    "said", "says", "say", "told", "tells", "added", "adds", "called", "calls", "promised",
+    "promises", "warned", "warns", "vowed", "vows", "accused", "accuses", "urged", "urges",
+    "stressed", "declared", "declares", "announced", "announces", "denounced", "denounces",
+    "praised", "praises", "threatened", "threatens", "insisted", "claimed", "claims", "argued",
+    "noted", "wrote", "writes", "tweeted", "posted", "asked", "replied", "described",
+    "describes", "stated", "pledged", "pledges", "condemned", "condemns", "welcomed",
+    "welcomes", "thanked", "thanks", "criticized", "criticised", "criticizes", "rejected",
+    "rejects", "blamed", "blames", "hailed", "hails", "reported", "reports", "branded",
+    "slammed", "lashed", "dismissed", "ridiculed", "mocked", "boasted", "complained",
+];
+
+#[derive(Debug, Clone)]
+struct Found {
+    /// Byte offsets in the article.
+    start: usize,
+    end: usize,
+    actor: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whole-word, case-sensitive occurrences of `pat` in `text` (a following possessive is fine:
+/// the apostrophe ends the word).
+fn occurrences(text: &str, pat: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if pat.is_empty() {
+        return out;
+    }
+    let mut from = 0;
+    while let Some(p) = text[from..].find(pat) {
+        let s = from + p;
+        let e = s + pat.len();
+        let before = text[..s].chars().next_back();
+        let after = text[e..].chars().next();
+        let pat_ends_in_word = pat.chars().next_back().is_some_and(is_word_char);
+        let ok_before = before.is_none_or(|c| !is_word_char(c));
+        let ok_after = !pat_ends_in_word || after.is_none_or(|c| !is_word_char(c));
+        if ok_before && ok_after {
+            out.push((s, e));
+        }
+        from = s + pat.chars().next().map(char::len_utf8).unwrap_or(1);
+    }
+    out
+}
+
+/// Finds actor mentions in a whole article (byte offsets), longest match first, no overlaps.
+fn find_mentions(reg: &Registry, text: &str) -> Vec<Found> {
+    let mut cands: Vec<Found> = Vec::new();
+    let mut named = vec![false; reg.actors.len()];
+    for (i, a) in reg.actors.iter().enumerate() {
+        for pat in a.aliases.iter().chain(&a.titles).chain(&a.demonyms).chain(&a.metonyms) {
+            let occ = occurrences(text, pat);
+            if !occ.is_empty() && (a.aliases.contains(pat) || a.titles.contains(pat)) {
+                named[i] = true;
+            }
+            cands.extend(occ.into_iter().map(|(start, end)| Found { start, end, actor: i }));
+        }
+    }
+    for (i, a) in reg.actors.iter().enumerate() {
+        if named[i] {
+            for pat in &a.short {
+                cands.extend(
+                    occurrences(text, pat)
+                        .into_iter()
+                        .map(|(start, end)| Found { start, end, actor: i }),
+                );
+            }
+        }
+    }
+    cands.sort_by(|x, y| x.start.cmp(&y.start).then((y.end - y.start).cmp(&(x.end - x.start))));
+    let mut out: Vec<Found> = Vec::new();
+    for c in cands {
+        if out.last().is_none_or(|l| c.start >= l.end) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A word of a sentence with its char offsets (relative to the sentence).
+struct Word {
+    start: usize,
+    end: usize,
+    lower: String,
+}
+
+fn words(s: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, String)> = None;
+    let mut n = 0;
+    for (i, c) in s.chars().enumerate() {
+        n = i + 1;
+        if c.is_alphanumeric() || c == '\'' || c == '’' || c == '-' {
+            match &mut cur {
+                Some((_, w)) => w.extend(c.to_lowercase()),
+                None => cur = Some((i, c.to_lowercase().collect())),
+            }
+        } else if let Some((st, w)) = cur.take() {
+            out.push(Word { start: st, end: i, lower: w });
+        }
+    }
+    if let Some((st, w)) = cur.take() {
+        out.push(Word { start: st, end: n, lower: w });
+    }
+    out
+}
+
+/// Attributes every sentence of one article. `spans` are the article's sentences in order.
+pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attribution> {
+    let found = find_mentions(reg, text);
+    // byte offset -> char offset
+    let mut char_at = vec![0usize; text.len() + 1];
+    let mut ci = 0;
+    for (b, ch) in text.char_indices() {
+        for k in 0..ch.len_utf8() {
+            char_at[b + k] = ci;
+        }
+        ci += 1;
+    }
+    char_at[text.len()] = ci;
+    let mut last_person: Option<usize> = None;
+    let mut out = Vec::with_capacity(spans.len());
+    for span in spans {
+        // Mentions inside this sentence, sentence-relative.
+        let ms: Vec<(usize, usize, usize)> = found
+            .iter()
+            .map(|f| (char_at[f.start], char_at[f.end], f.actor))
+            .filter(|&(s, e, _)| s >= span.start && e <= span.end)
+            .map(|(s, e, a)| (s - span.start, e - span.start, a))
+            .collect();
+        let ws = words(&span.text);
+        let is_agency = |a: usize| reg.actors[a].kind == Kind::Agency;
+        let mention_ending_before = |pos: usize, max_gap: usize| {
+            ms.iter()
+                .filter(|m| m.1 <= pos)
+                .max_by_key(|m| m.1)
+                .filter(|m| ws.iter().filter(|w| w.start >= m.1 && w.end <= pos).count() <= max_gap)
+                .filter(|m| !span.text.chars().skip(m.1).take(pos - m.1).any(|c| c == '"' || c == '“' || c == '”' || c == ';'))
+                .copied()
+        };
+        let first_after = |pos: usize| ms.iter().find(|m| m.0 >= pos && !is_agency(m.2)).copied();
+        let mut speaker: Option<usize> = None;
+        for (wi, w) in ws.iter().enumerate() {
+            let lw = w.lower.as_str();
+            if lw == "according" && ws.get(wi + 1).is_some_and(|n| n.lower == "to") || lw == "per" {
+                if let Some(m) = ms.iter().find(|m| m.0 >= w.end && m.0 <= w.end + 24) {
+                    if !is_agency(m.2) {
+                        speaker = Some(m.2);
+                        break;
+                    }
+                }
+                continue;
+            }
+            if !REPORTING.contains(&lw) {
+                continue;
+            }
+            // Pronoun subject: "he said", "she added".
+            let prev = wi.checked_sub(1).map(|k| ws[k].lower.as_str());
+            if matches!(prev, Some("he" | "she")) {
+                if let Some(p) = last_person {
+                    speaker = Some(p);
+                    break;
+                }
+            }
+            if let Some(m) = mention_ending_before(w.start, 3) {
+                if is_agency(m.2) {
+                    // "The agency said Kim set out …": the reported subject speaks.
+                    if let Some(r) = first_after(w.end) {
+                        speaker = Some(r.2);
+                        break;
+                    }
+                    continue;
+                }
+                speaker = Some(m.2);
+                break;
+            }
+            // Inverted: `…," said Kim.`
+            if let Some(m) = ms.iter().find(|m| m.0 >= w.end && m.0 <= w.end + 1) {
+                if !is_agency(m.2) {
+                    speaker = Some(m.2);
+                    break;
+                }
+            }
+        }
+        // Light coreference for a sentence whose subject is "He"/"She".
+        let pronoun_subject = ws.first().is_some_and(|w| w.lower == "he" || w.lower == "she");
+        let mut mentions: Vec<Mention> = ms
+            .iter()
+            .map(|&(s, e, a)| Mention {
+                actor: reg.actors[a].id.clone(),
+                start: s,
+                end: e,
+                text: span.text.chars().skip(s).take(e - s).collect(),
+            })
+            .collect();
+        if pronoun_subject {
+            if let (Some(p), Some(w)) = (last_person, ws.first()) {
+                mentions.insert(
+                    0,
+                    Mention {
+                        actor: reg.actors[p].id.clone(),
+                        start: w.start,
+                        end: w.end,
+                        text: span.text.chars().skip(w.start).take(w.end - w.start).collect(),
+                    },
+                );
+            }
+        }
+        let mut targets: Vec<String> = Vec::new();
+        for &(_, _, a) in &ms {
+            let id = &reg.actors[a].id;
+            if Some(a) != speaker && !is_agency(a) && !targets.contains(id) {
+                targets.push(id.clone());
+            }
+        }
+        // The most recent person subject, for the next "he"/"she".
+        let person = |a: usize| reg.actors[a].kind == Kind::Person;
+        if let Some(s) = speaker.filter(|&s| person(s)) {
+            last_person = Some(s);
+        } else if let Some(m) = ms.iter().find(|m| person(m.2)) {
+            last_person = Some(m.2);
+        }
+        out.push(Attribution {
+            speaker: speaker.map(|s| reg.actors[s].id.clone()),
+            targets,
+            mentions,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::{NewsSegmenter, Segmenter};
+
+    fn run(text: &str) -> Vec<Attribution> {
+        let spans = NewsSegmenter.segment(text);
+        attribute_article(&Registry::bundled(), text, &spans)
+    }
+
+    fn ids(m: &[Mention]) -> Vec<&str> {
+        m.iter().map(|m| m.actor.as_str()).collect()
+    }
+
+    #[test]
+    fn possessives_demonyms_and_metonyms() {
+        let a = run("Kim Jong Un's envoy met North Korean and American officials in Seoul.");
+        assert_eq!(ids(&a[0].mentions), ["kim-jong-un", "north-korea", "united-states", "south-korea"]);
+        assert_eq!(a[0].mentions[0].text, "Kim Jong Un");
+        assert_eq!((a[0].mentions[0].start, a[0].mentions[0].end), (0, 11));
+        let a = run("Pyongyang and Washington traded barbs; the Kremlin stayed silent.");
+        assert_eq!(ids(&a[0].mentions), ["north-korea", "united-states", "russia"]);
+    }
+
+    #[test]
+    fn titles_and_compounds() {
+        let a = run("The North Korean leader met President-elect Trump. US-South Korea drills began.");
+        assert_eq!(ids(&a[0].mentions), ["kim-jong-un", "donald-trump"]);
+        assert_eq!(ids(&a[1].mentions), ["united-states", "south-korea"]);
+    }
+
+    #[test]
+    fn a_bare_kim_needs_the_full_name_in_the_text() {
+        let a = run("Kim said the talks failed.");
+        assert!(a[0].mentions.is_empty(), "{:?}", a[0]);
+        let a = run("Kim Jong Un arrived. Later Kim said the talks failed.");
+        assert_eq!(a[1].speaker.as_deref(), Some("kim-jong-un"));
+    }
+
+    #[test]
+    fn speakers_from_reporting_verbs_quotes_and_sources() {
+        let a = run("Kim Jong Un arrived. Kim called the US \"a gangster state.\"");
+        assert_eq!(a[1].speaker.as_deref(), Some("kim-jong-un"));
+        assert_eq!(a[1].targets, ["united-states"]);
+        let a = run("\"We will win,\" said Putin.");
+        assert_eq!(a[0].speaker.as_deref(), Some("vladimir-putin"));
+        let a = run("Talks will resume, according to the White House.");
+        assert_eq!(a[0].speaker.as_deref(), Some("united-states"));
+        let a = run("Talks will resume with Japan, per the AP.");
+        assert_eq!(a[0].speaker, None, "an agency is a source, not a speaker");
+        assert_eq!(a[0].targets, ["japan"]);
+    }
+
+    #[test]
+    fn agency_reports_give_the_reported_subject() {
+        let a = run("Kim Jong Un spoke. KCNA said Kim ordered more drills against Japan.");
+        assert_eq!(a[1].speaker.as_deref(), Some("kim-jong-un"));
+        assert_eq!(a[1].targets, ["japan"]);
+    }
+
+    #[test]
+    fn he_and_she_take_the_most_recent_person() {
+        let a = run("Trump met Kim Jong Un. He said the meeting went well. According to KCNA, he added more.");
+        assert_eq!(a[1].speaker.as_deref(), Some("donald-trump"));
+        assert_eq!(a[2].speaker.as_deref(), Some("donald-trump"));
+    }
+}
