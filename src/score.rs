@@ -1,11 +1,11 @@
 //! Scoring driver: segments articles, batches their sentences across articles (so that a
 //! directory of short articles still fills batches) and attaches each tone to its sentence.
 
+use crate::attribute::registry::Registry;
+use crate::attribute::{attribute_article, Attribution};
 use crate::error::ModelError;
 use crate::ingest::{Article, Layout};
 use crate::model::{Tone, ToneModel};
-use crate::attribute::registry::Registry;
-use crate::attribute::{attribute_article, Attribution};
 use crate::report::{ArticleFields, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
 

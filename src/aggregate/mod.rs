@@ -56,7 +56,7 @@ pub enum Weight {
     Article,
 }
 
-/// One aggregate cell.
+/// One aggregate cell (numbers rounded to 4 decimals).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stat {
     pub by: By,
@@ -117,7 +117,12 @@ pub fn aggregate(
             continue;
         };
         let p = period.key(date);
-        let mut add = |by: By, actor: String, s: Option<String>, t: Option<String>, tone: f32, label: Label| {
+        let mut add = |by: By,
+                       actor: String,
+                       s: Option<String>,
+                       t: Option<String>,
+                       tone: f32,
+                       label: Label| {
             if which.contains(&by) {
                 cells
                     .entry((by, actor, s, t, p.clone()))
@@ -127,10 +132,24 @@ pub fn aggregate(
             }
         };
         if let Some(s) = &at.speaker {
-            add(By::Speaker, s.clone(), Some(s.clone()), None, r.tone, r.label);
+            add(
+                By::Speaker,
+                s.clone(),
+                Some(s.clone()),
+                None,
+                r.tone,
+                r.label,
+            );
         }
         for t in &at.targets {
-            add(By::Target, t.actor.clone(), None, Some(t.actor.clone()), t.tone, t.label);
+            add(
+                By::Target,
+                t.actor.clone(),
+                None,
+                Some(t.actor.clone()),
+                t.tone,
+                t.label,
+            );
             if let Some(s) = &at.speaker {
                 add(
                     By::Dyad,
@@ -148,7 +167,10 @@ pub fn aggregate(
         .map(|((by, actor, speaker, target, period), cell)| {
             let mut articles: BTreeMap<&str, Vec<(f64, Label)>> = BTreeMap::new();
             for (art, tone, label) in &cell.obs {
-                articles.entry(art.as_str()).or_default().push((*tone, *label));
+                articles
+                    .entry(art.as_str())
+                    .or_default()
+                    .push((*tone, *label));
             }
             let share = |xs: &[(f64, Label)], l: Label| {
                 xs.iter().filter(|x| x.1 == l).count() as f64 / xs.len() as f64
@@ -169,8 +191,16 @@ pub fn aggregate(
                     let n = articles.len() as f64;
                     (
                         means,
-                        articles.values().map(|xs| share(xs, Label::Negative)).sum::<f64>() / n,
-                        articles.values().map(|xs| share(xs, Label::Positive)).sum::<f64>() / n,
+                        articles
+                            .values()
+                            .map(|xs| share(xs, Label::Negative))
+                            .sum::<f64>()
+                            / n,
+                        articles
+                            .values()
+                            .map(|xs| share(xs, Label::Positive))
+                            .sum::<f64>()
+                            / n,
                     )
                 }
             };
@@ -178,7 +208,12 @@ pub fn aggregate(
             let n = v.len();
             let mean = v.mean().unwrap_or(0.0);
             let sd = if n > 1 { v.std(1.0) } else { 0.0 };
-            let half = if n > 1 { t95(n - 1) * sd / (n as f64).sqrt() } else { 0.0 };
+            let half = if n > 1 {
+                t95(n - 1) * sd / (n as f64).sqrt()
+            } else {
+                0.0
+            };
+            let r4 = |x: f64| (x * 1e4).round() / 1e4;
             Stat {
                 by,
                 actor,
@@ -187,12 +222,12 @@ pub fn aggregate(
                 period,
                 sentences: cell.obs.len(),
                 articles: articles.len(),
-                mean_tone: mean,
-                sd,
-                ci_low: mean - half,
-                ci_high: mean + half,
-                share_negative: neg,
-                share_positive: pos,
+                mean_tone: r4(mean),
+                sd: r4(sd),
+                ci_low: r4(mean - half),
+                ci_high: r4(mean + half),
+                share_negative: r4(neg),
+                share_positive: r4(pos),
             }
         })
         .collect();
@@ -208,7 +243,10 @@ pub fn to_csv(stats: &[Stat]) -> String {
     for s in stats {
         out += &format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            serde_json::to_value(s.by).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            serde_json::to_value(s.by)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
             s.actor,
             s.speaker.clone().unwrap_or_default(),
             s.target.clone().unwrap_or_default(),
@@ -238,7 +276,10 @@ mod tests {
         assert_eq!(Period::Month.key(d), "2024-12");
         assert_eq!(Period::Quarter.key(d), "2024-Q4");
         assert_eq!(Period::Year.key(d), "2024");
-        assert_eq!(Period::Week.key(NaiveDate::from_ymd_opt(2024, 12, 30).unwrap()), "2025-W01");
+        assert_eq!(
+            Period::Week.key(NaiveDate::from_ymd_opt(2024, 12, 30).unwrap()),
+            "2025-W01"
+        );
     }
 
     #[test]

@@ -29,15 +29,77 @@ pub struct Attribution {
 }
 
 const REPORTING: &[&str] = &[
-    "said", "says", "say", "told", "tells", "added", "adds", "called", "calls", "promised",
-    "promises", "warned", "warns", "vowed", "vows", "accused", "accuses", "urged", "urges",
-    "stressed", "declared", "declares", "announced", "announces", "denounced", "denounces",
-    "praised", "praises", "threatened", "threatens", "insisted", "claimed", "claims", "argued",
-    "noted", "wrote", "writes", "tweeted", "posted", "asked", "replied", "described",
-    "describes", "stated", "pledged", "pledges", "condemned", "condemns", "welcomed",
-    "welcomes", "thanked", "thanks", "criticized", "criticised", "criticizes", "rejected",
-    "rejects", "blamed", "blames", "hailed", "hails", "reported", "reports", "branded",
-    "slammed", "lashed", "dismissed", "ridiculed", "mocked", "boasted", "complained",
+    "said",
+    "says",
+    "say",
+    "told",
+    "tells",
+    "added",
+    "adds",
+    "called",
+    "calls",
+    "promised",
+    "promises",
+    "warned",
+    "warns",
+    "vowed",
+    "vows",
+    "accused",
+    "accuses",
+    "urged",
+    "urges",
+    "stressed",
+    "declared",
+    "declares",
+    "announced",
+    "announces",
+    "denounced",
+    "denounces",
+    "praised",
+    "praises",
+    "threatened",
+    "threatens",
+    "insisted",
+    "claimed",
+    "claims",
+    "argued",
+    "noted",
+    "wrote",
+    "writes",
+    "tweeted",
+    "posted",
+    "asked",
+    "replied",
+    "described",
+    "describes",
+    "stated",
+    "pledged",
+    "pledges",
+    "condemned",
+    "condemns",
+    "welcomed",
+    "welcomes",
+    "thanked",
+    "thanks",
+    "criticized",
+    "criticised",
+    "criticizes",
+    "rejected",
+    "rejects",
+    "blamed",
+    "blames",
+    "hailed",
+    "hails",
+    "reported",
+    "reports",
+    "branded",
+    "slammed",
+    "lashed",
+    "dismissed",
+    "ridiculed",
+    "mocked",
+    "boasted",
+    "complained",
 ];
 
 #[derive(Debug, Clone)]
@@ -81,12 +143,22 @@ fn find_mentions(reg: &Registry, text: &str) -> Vec<Found> {
     let mut cands: Vec<Found> = Vec::new();
     let mut named = vec![false; reg.actors.len()];
     for (i, a) in reg.actors.iter().enumerate() {
-        for pat in a.aliases.iter().chain(&a.titles).chain(&a.demonyms).chain(&a.metonyms) {
+        for pat in a
+            .aliases
+            .iter()
+            .chain(&a.titles)
+            .chain(&a.demonyms)
+            .chain(&a.metonyms)
+        {
             let occ = occurrences(text, pat);
             if !occ.is_empty() && (a.aliases.contains(pat) || a.titles.contains(pat)) {
                 named[i] = true;
             }
-            cands.extend(occ.into_iter().map(|(start, end)| Found { start, end, actor: i }));
+            cands.extend(occ.into_iter().map(|(start, end)| Found {
+                start,
+                end,
+                actor: i,
+            }));
         }
     }
     for (i, a) in reg.actors.iter().enumerate() {
@@ -95,12 +167,20 @@ fn find_mentions(reg: &Registry, text: &str) -> Vec<Found> {
                 cands.extend(
                     occurrences(text, pat)
                         .into_iter()
-                        .map(|(start, end)| Found { start, end, actor: i }),
+                        .map(|(start, end)| Found {
+                            start,
+                            end,
+                            actor: i,
+                        }),
                 );
             }
         }
     }
-    cands.sort_by(|x, y| x.start.cmp(&y.start).then((y.end - y.start).cmp(&(x.end - x.start))));
+    cands.sort_by(|x, y| {
+        x.start
+            .cmp(&y.start)
+            .then((y.end - y.start).cmp(&(x.end - x.start)))
+    });
     let mut out: Vec<Found> = Vec::new();
     for c in cands {
         if out.last().is_none_or(|l| c.start >= l.end) {
@@ -129,11 +209,19 @@ fn words(s: &str) -> Vec<Word> {
                 None => cur = Some((i, c.to_lowercase().collect())),
             }
         } else if let Some((st, w)) = cur.take() {
-            out.push(Word { start: st, end: i, lower: w });
+            out.push(Word {
+                start: st,
+                end: i,
+                lower: w,
+            });
         }
     }
     if let Some((st, w)) = cur.take() {
-        out.push(Word { start: st, end: n, lower: w });
+        out.push(Word {
+            start: st,
+            end: n,
+            lower: w,
+        });
     }
     out
 }
@@ -168,7 +256,14 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
                 .filter(|m| m.1 <= pos)
                 .max_by_key(|m| m.1)
                 .filter(|m| ws.iter().filter(|w| w.start >= m.1 && w.end <= pos).count() <= max_gap)
-                .filter(|m| !span.text.chars().skip(m.1).take(pos - m.1).any(|c| c == '"' || c == '“' || c == '”' || c == ';'))
+                .filter(|m| {
+                    !span
+                        .text
+                        .chars()
+                        .skip(m.1)
+                        .take(pos - m.1)
+                        .any(|c| c == '"' || c == '“' || c == '”' || c == ';')
+                })
                 .copied()
         };
         let first_after = |pos: usize| ms.iter().find(|m| m.0 >= pos && !is_agency(m.2)).copied();
@@ -216,7 +311,9 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
             }
         }
         // Light coreference for a sentence whose subject is "He"/"She".
-        let pronoun_subject = ws.first().is_some_and(|w| w.lower == "he" || w.lower == "she");
+        let pronoun_subject = ws
+            .first()
+            .is_some_and(|w| w.lower == "he" || w.lower == "she");
         let mut mentions: Vec<Mention> = ms
             .iter()
             .map(|&(s, e, a)| Mention {
@@ -234,7 +331,12 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
                         actor: reg.actors[p].id.clone(),
                         start: w.start,
                         end: w.end,
-                        text: span.text.chars().skip(w.start).take(w.end - w.start).collect(),
+                        text: span
+                            .text
+                            .chars()
+                            .skip(w.start)
+                            .take(w.end - w.start)
+                            .collect(),
                     },
                 );
             }
@@ -279,16 +381,23 @@ mod tests {
     #[test]
     fn possessives_demonyms_and_metonyms() {
         let a = run("Kim Jong Un's envoy met North Korean and American officials in Seoul.");
-        assert_eq!(ids(&a[0].mentions), ["kim-jong-un", "north-korea", "united-states", "south-korea"]);
+        assert_eq!(
+            ids(&a[0].mentions),
+            ["kim-jong-un", "north-korea", "united-states", "south-korea"]
+        );
         assert_eq!(a[0].mentions[0].text, "Kim Jong Un");
         assert_eq!((a[0].mentions[0].start, a[0].mentions[0].end), (0, 11));
         let a = run("Pyongyang and Washington traded barbs; the Kremlin stayed silent.");
-        assert_eq!(ids(&a[0].mentions), ["north-korea", "united-states", "russia"]);
+        assert_eq!(
+            ids(&a[0].mentions),
+            ["north-korea", "united-states", "russia"]
+        );
     }
 
     #[test]
     fn titles_and_compounds() {
-        let a = run("The North Korean leader met President-elect Trump. US-South Korea drills began.");
+        let a =
+            run("The North Korean leader met President-elect Trump. US-South Korea drills began.");
         assert_eq!(ids(&a[0].mentions), ["kim-jong-un", "donald-trump"]);
         assert_eq!(ids(&a[1].mentions), ["united-states", "south-korea"]);
     }

@@ -52,11 +52,10 @@ pub struct Registry {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("{path}: cannot read the actor registry: {error}")]
-    Io {
-        path: String,
-        error: std::io::Error,
-    },
-    #[error("{path}: invalid actor registry: {reason}; see the format in src/attribute/actors.toml")]
+    Io { path: String, error: std::io::Error },
+    #[error(
+        "{path}: invalid actor registry: {reason}; see the format in src/attribute/actors.toml"
+    )]
     Parse { path: String, reason: String },
 }
 
@@ -114,14 +113,31 @@ mod tests {
     fn bundled_registry_has_the_required_actors() {
         let r = Registry::bundled();
         for id in [
-            "kim-jong-un", "donald-trump", "joe-biden", "vladimir-putin", "xi-jinping",
-            "volodymyr-zelensky", "yoon-suk-yeol", "shigeru-ishiba", "united-states",
-            "north-korea", "south-korea", "japan", "china", "russia", "ukraine", "nato",
-            "united-nations", "workers-party-of-korea",
+            "kim-jong-un",
+            "donald-trump",
+            "joe-biden",
+            "vladimir-putin",
+            "xi-jinping",
+            "volodymyr-zelensky",
+            "yoon-suk-yeol",
+            "shigeru-ishiba",
+            "united-states",
+            "north-korea",
+            "south-korea",
+            "japan",
+            "china",
+            "russia",
+            "ukraine",
+            "nato",
+            "united-nations",
+            "workers-party-of-korea",
         ] {
             assert!(r.get(id).is_some(), "missing {id}");
         }
-        assert_eq!(r.get("kim-jong-un").unwrap().affiliation.as_deref(), Some("north-korea"));
+        assert_eq!(
+            r.get("kim-jong-un").unwrap().affiliation.as_deref(),
+            Some("north-korea")
+        );
     }
 
     #[test]
@@ -137,6 +153,9 @@ mod tests {
         assert_eq!(r.get("japan").unwrap().name, "Nippon");
         assert!(r.get("iran").is_some());
         std::fs::write(&p, "[[actor]]\nid = \"x\"\n").unwrap();
-        assert!(Registry::with_file(&p).unwrap_err().to_string().contains("a.toml"));
+        assert!(Registry::with_file(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("a.toml"));
     }
 }

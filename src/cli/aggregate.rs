@@ -48,7 +48,11 @@ pub enum AggFormat {
 
 /// Reads score rows from files or stdin; bad lines are reported and skipped.
 pub fn read_rows(inputs: &[String]) -> (Vec<Row>, usize) {
-    let inputs = if inputs.is_empty() { vec!["-".to_string()] } else { inputs.to_vec() };
+    let inputs = if inputs.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        inputs.to_vec()
+    };
     let mut rows = Vec::new();
     let mut failed = 0;
     for input in &inputs {
@@ -79,7 +83,10 @@ pub fn read_rows(inputs: &[String]) -> (Vec<Row>, usize) {
             match serde_json::from_str::<Row>(&line) {
                 Ok(r) => rows.push(r),
                 Err(e) => {
-                    eprintln!("rhetor: error: {input}:{}: not a rhetor score row: {e}", i + 1);
+                    eprintln!(
+                        "rhetor: error: {input}:{}: not a rhetor score row: {e}",
+                        i + 1
+                    );
                     failed += 1;
                 }
             }
@@ -101,14 +108,22 @@ pub fn run(args: AggregateArgs) -> Result<i32> {
         AggFormat::Json => serde_json::to_string_pretty(&stats)? + "\n",
     };
     match &args.output {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
         None => {
             use std::io::Write;
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
     }
     if skipped > 0 {
-        eprintln!("rhetor: skipped {skipped} sentence(s) without a date (undated articles, or lines)");
+        eprintln!(
+            "rhetor: skipped {skipped} sentence(s) without a date (undated articles, or lines)"
+        );
     }
-    Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+    Ok(if failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
 }
