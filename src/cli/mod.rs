@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod bench;
+mod chart;
 mod models;
 mod progress;
 mod score;
@@ -29,6 +30,7 @@ pub enum Command {
     Score(score::ScoreArgs),
     Bench(bench::BenchArgs),
     Aggregate(aggregate::AggregateArgs),
+    Chart(chart::ChartArgs),
     Train(train::TrainArgs),
     Models(models::ModelsArgs),
 }
@@ -40,6 +42,7 @@ pub fn run() -> Result<i32> {
         Command::Score(a) => score::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Aggregate(a) => aggregate::run(a),
+        Command::Chart(a) => chart::run(a),
         Command::Train(a) => train::run(a),
         Command::Models(a) => models::run(a),
     }

@@ -1,6 +1,7 @@
 //! Report: the last pipeline stage. One [`Reporter`] trait, one file per output format
 //! (JSONL, CSV, table). Every row is one scored sentence (or line).
 
+pub mod chart;
 mod csv;
 mod jsonl;
 mod table;

@@ -1,0 +1,106 @@
+//! `rhetor chart`: per-actor timelines in the terminal, as SVG and as an HTML report.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rhetor::aggregate::{By, Period};
+use rhetor::attribute::registry::Registry;
+use rhetor::ingest::{read_inputs, InputMode};
+use rhetor::model::registry::DEFAULT_MODEL;
+use rhetor::model::transformer::Settings;
+use rhetor::report::chart::Chart;
+use rhetor::score::score_articles;
+
+use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
+
+/// Chart rhetoric per actor over time: a terminal chart (80 columns), and optionally an SVG
+/// with confidence bands and a self-contained HTML report with a dyad table and the evidence
+/// sentences behind every point.
+///
+/// Reads `rhetor score` JSONL, or scores articles directly with `--articles`.
+///
+/// Examples:
+///   rhetor chart --articles examples/corpus/ --period quarter --svg rhetoric.svg --html rhetoric.html
+///   rhetor score examples/corpus/ > s.jsonl && rhetor chart s.jsonl --by target --actor united-states
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ChartArgs {
+    /// JSONL files from `rhetor score` (`-` for stdin).
+    pub inputs: Vec<String>,
+    /// Score these articles (files, directories, JSONL) instead of reading JSONL.
+    #[arg(long, num_args = 1..)]
+    pub articles: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Period::Month)]
+    pub period: Period,
+    /// Chart rhetoric by actors (speaker) or toward them (target).
+    #[arg(long, value_enum, default_value_t = By::Speaker)]
+    pub by: By,
+    /// How many actors (the most frequent), at most 8.
+    #[arg(long, default_value_t = 4)]
+    pub top: usize,
+    /// Chart these actor ids instead of the most frequent.
+    #[arg(long)]
+    pub actor: Vec<String>,
+    /// Write an SVG chart.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Terminal chart width in columns.
+    #[arg(long, default_value_t = 80)]
+    pub width: usize,
+    /// Model for `--articles`.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: String,
+    /// Actor registry for `--articles`.
+    #[arg(long)]
+    pub actors: Option<PathBuf>,
+}
+
+pub fn run(args: ChartArgs) -> Result<i32> {
+    let failed;
+    let rows = if !args.articles.is_empty() {
+        let ingested = read_inputs(&args.articles, InputMode::Auto);
+        for e in &ingested.errors {
+            eprintln!("rhetor: error: {e}");
+        }
+        failed = !ingested.errors.is_empty();
+        let registry = match &args.actors {
+            Some(p) => Registry::with_file(p)?,
+            None => Registry::bundled(),
+        };
+        set_threads(0);
+        let model = rhetor::model::load(&args.model, Settings::default())
+            .with_context(|| format!("cannot load model {}", args.model))?;
+        let mut rows = Vec::new();
+        score_articles(
+            &ingested.articles,
+            model.as_ref(),
+            Some(&registry),
+            &|_, _| {},
+            &mut |r| {
+                rows.push(r);
+                Ok(())
+            },
+        )?;
+        rows
+    } else {
+        let (rows, bad) = super::aggregate::read_rows(&args.inputs);
+        failed = bad > 0;
+        rows
+    };
+    let chart = Chart::build(&rows, args.period, args.by, args.top, &args.actor);
+    print!("{}", chart.terminal(args.width));
+    if let Some(p) = &args.svg {
+        std::fs::write(p, chart.svg()).with_context(|| format!("cannot write {}", p.display()))?;
+        eprintln!("rhetor: wrote {}", p.display());
+    }
+    if let Some(p) = &args.html {
+        std::fs::write(p, chart.html("rhetor: rhetoric over time"))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        eprintln!("rhetor: wrote {}", p.display());
+    }
+    Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
+}

@@ -1,0 +1,460 @@
+//! Charts of rhetoric per actor over time: a terminal chart that reads in 80 columns, an SVG
+//! with confidence bands, and a self-contained HTML report (the SVG, a dyad table, and for
+//! each point the evidence sentences with the strongest tone).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::aggregate::{aggregate, By, Period, Stat, Weight};
+use crate::report::Row;
+
+/// One actor's line: `(period index, stat)` points.
+pub struct Series {
+    pub actor: String,
+    pub points: Vec<(usize, Stat)>,
+}
+
+/// What a chart shows.
+pub struct Chart {
+    pub by: By,
+    pub periods: Vec<String>,
+    pub series: Vec<Series>,
+    /// Dyad totals over all periods: (speaker, target, sentences, mean tone).
+    pub dyads: Vec<(String, String, usize, f64)>,
+    /// Evidence per (actor, period): up to three (tone, text, article, date) by |tone|.
+    pub evidence: BTreeMap<(String, String), Vec<(f32, String, String, String)>>,
+}
+
+const SYMBOLS: [char; 8] = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
+const COLORS: [&str; 8] = [
+    "#c0392b", "#2471a3", "#1e8449", "#b7950b", "#7d3c98", "#ca6f1e", "#148f77", "#566573",
+];
+
+impl Chart {
+    /// Builds the chart of the `top` actors (by sentences) or of `actors` when given.
+    pub fn build(rows: &[Row], period: Period, by: By, top: usize, actors: &[String]) -> Chart {
+        let (stats, _) = aggregate(
+            rows.iter().cloned(),
+            period,
+            Weight::Sentence,
+            &[by, By::Dyad],
+        );
+        let mut totals: BTreeMap<String, usize> = BTreeMap::new();
+        for s in stats.iter().filter(|s| s.by == by) {
+            *totals.entry(s.actor.clone()).or_default() += s.sentences;
+        }
+        let chosen: Vec<String> = if actors.is_empty() {
+            let mut t: Vec<(String, usize)> = totals.into_iter().collect();
+            t.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            t.into_iter()
+                .take(top.clamp(1, SYMBOLS.len()))
+                .map(|x| x.0)
+                .collect()
+        } else {
+            actors.iter().take(SYMBOLS.len()).cloned().collect()
+        };
+        let mut periods: Vec<String> = stats
+            .iter()
+            .filter(|s| s.by == by && chosen.contains(&s.actor))
+            .map(|s| s.period.clone())
+            .collect();
+        periods.sort();
+        periods.dedup();
+        let series = chosen
+            .iter()
+            .map(|a| Series {
+                actor: a.clone(),
+                points: stats
+                    .iter()
+                    .filter(|s| s.by == by && &s.actor == a)
+                    .filter_map(|s| {
+                        periods
+                            .iter()
+                            .position(|p| *p == s.period)
+                            .map(|i| (i, s.clone()))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut dy: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
+        for s in stats.iter().filter(|s| s.by == By::Dyad) {
+            if let (Some(sp), Some(tg)) = (&s.speaker, &s.target) {
+                let e = dy.entry((sp.clone(), tg.clone())).or_default();
+                e.0 += s.sentences;
+                e.1 += s.mean_tone * s.sentences as f64;
+            }
+        }
+        let mut dyads: Vec<(String, String, usize, f64)> = dy
+            .into_iter()
+            .map(|((s, t), (n, sum))| (s, t, n, sum / n as f64))
+            .collect();
+        dyads.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+        let mut evidence: BTreeMap<(String, String), Vec<(f32, String, String, String)>> =
+            BTreeMap::new();
+        for r in rows {
+            let (Some(a), Some(at)) = (&r.article, &r.attribution) else {
+                continue;
+            };
+            let Some(d) = a.date else { continue };
+            let p = period.key(d);
+            let mut add = |actor: &str, tone: f32| {
+                if chosen.iter().any(|c| c == actor) {
+                    evidence
+                        .entry((actor.to_string(), p.clone()))
+                        .or_default()
+                        .push((tone, r.text.clone(), a.article.clone(), d.to_string()));
+                }
+            };
+            match by {
+                By::Speaker => {
+                    if let Some(s) = &at.speaker {
+                        add(s, r.tone);
+                    }
+                }
+                _ => {
+                    for t in &at.targets {
+                        add(&t.actor, t.tone);
+                    }
+                }
+            }
+        }
+        for v in evidence.values_mut() {
+            v.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+            v.truncate(3);
+        }
+        Chart {
+            by,
+            periods,
+            series,
+            dyads,
+            evidence,
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self.by {
+            By::Speaker => "rhetoric by",
+            By::Target => "rhetoric toward",
+            By::Dyad => "rhetoric between",
+        }
+    }
+
+    /// A terminal chart `width` columns wide (80 reads well), with a legend.
+    pub fn terminal(&self, width: usize) -> String {
+        let mut out = String::new();
+        if self.periods.is_empty() {
+            return "no dated, attributed sentences to chart\n".into();
+        }
+        let height = 15usize;
+        let left = 6;
+        let plot_w = width.saturating_sub(left + 2).max(10);
+        let x_of = |i: usize| {
+            if self.periods.len() == 1 {
+                plot_w / 2
+            } else {
+                i * (plot_w - 1) / (self.periods.len() - 1)
+            }
+        };
+        let y_of =
+            |t: f64| (((1.0 - t.clamp(-1.0, 1.0)) / 2.0) * (height - 1) as f64).round() as usize;
+        let mut grid = vec![vec![' '; plot_w]; height];
+        let zero = y_of(0.0);
+        for c in grid[zero].iter_mut() {
+            *c = '·';
+        }
+        for (k, s) in self.series.iter().enumerate() {
+            let sym = SYMBOLS[k];
+            for w in s.points.windows(2) {
+                let (x0, y0) = (x_of(w[0].0) as f64, y_of(w[0].1.mean_tone) as f64);
+                let (x1, y1) = (x_of(w[1].0) as f64, y_of(w[1].1.mean_tone) as f64);
+                let steps = (x1 - x0).abs().max((y1 - y0).abs()).max(1.0) as usize;
+                for st in 1..steps {
+                    let f = st as f64 / steps as f64;
+                    let (x, y) = (
+                        (x0 + f * (x1 - x0)).round() as usize,
+                        (y0 + f * (y1 - y0)).round() as usize,
+                    );
+                    if grid[y][x] == ' ' || grid[y][x] == '·' {
+                        grid[y][x] = sym.to_ascii_lowercase();
+                    }
+                }
+            }
+            for (i, st) in &s.points {
+                grid[y_of(st.mean_tone)][x_of(*i)] = sym;
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{} actor over time (mean tone per period; -1 hostile .. +1 warm)",
+            self.what()
+        );
+        for (r, line) in grid.iter().enumerate() {
+            let label = if r == 0 {
+                "+1.0"
+            } else if r == zero {
+                " 0.0"
+            } else if r == height - 1 {
+                "-1.0"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "{label:>5} │{}", line.iter().collect::<String>());
+        }
+        let _ = writeln!(out, "{:>5} └{}", "", "─".repeat(plot_w));
+        // Period labels: first, middle, last.
+        let mut axis = vec![' '; plot_w + 10];
+        let n = self.periods.len();
+        let mut idx = vec![0];
+        if n > 2 {
+            idx.push(n / 2);
+        }
+        if n > 1 {
+            idx.push(n - 1);
+        }
+        for i in idx {
+            let lab: Vec<char> = self.periods[i].chars().collect();
+            let x = x_of(i)
+                .saturating_sub(lab.len() / 2)
+                .min(plot_w.saturating_sub(lab.len()));
+            for (k, c) in lab.iter().enumerate() {
+                axis[x + k] = *c;
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{:>5}  {}",
+            "",
+            axis.iter().collect::<String>().trim_end()
+        );
+        for (k, s) in self.series.iter().enumerate() {
+            let n: usize = s.points.iter().map(|p| p.1.sentences).sum();
+            let mean = s
+                .points
+                .iter()
+                .map(|p| p.1.mean_tone * p.1.sentences as f64)
+                .sum::<f64>()
+                / n.max(1) as f64;
+            let _ = writeln!(
+                out,
+                "  {} {:<28} {:>4} sentences, mean {:+.2}",
+                SYMBOLS[k], s.actor, n, mean
+            );
+        }
+        out
+    }
+
+    /// An SVG chart: one line per actor with its 95% confidence band.
+    pub fn svg(&self) -> String {
+        let (w, h) = (960.0, 460.0);
+        let (ml, mr, mt, mb) = (60.0, 220.0, 40.0, 70.0);
+        let pw = w - ml - mr;
+        let ph = h - mt - mb;
+        let n = self.periods.len().max(1);
+        let x = |i: usize| {
+            if n == 1 {
+                ml + pw / 2.0
+            } else {
+                ml + pw * i as f64 / (n - 1) as f64
+            }
+        };
+        let y = |t: f64| mt + ph * (1.0 - t.clamp(-1.0, 1.0)) / 2.0;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = write!(s, r##"<rect width="{w}" height="{h}" fill="#ffffff"/>"##);
+        let _ = write!(
+            s,
+            r##"<text x="{ml}" y="22" font-size="15" font-weight="bold" fill="#222">{} actor over time (mean tone, 95% CI)</text>"##,
+            capitalise(self.what())
+        );
+        for t in [-1.0, -0.5, 0.0, 0.5, 1.0] {
+            let yy = y(t);
+            let (stroke, dash) = if t == 0.0 {
+                ("#888", "")
+            } else {
+                ("#ddd", r#" stroke-dasharray="3,3""#)
+            };
+            let _ = write!(
+                s,
+                r#"<line x1="{ml}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="{stroke}"{dash}/>"#,
+                ml + pw
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{t:+.1}</text>"##,
+                ml - 8.0,
+                yy + 4.0
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<text x="14" y="{:.1}" fill="#444" transform="rotate(-90 14 {:.1})" text-anchor="middle">tone (−1 hostile … +1 warm)</text>"##,
+            mt + ph / 2.0,
+            mt + ph / 2.0
+        );
+        let every = (n / 12).max(1);
+        for (i, p) in self.periods.iter().enumerate() {
+            if i % every != 0 && i != n - 1 {
+                continue;
+            }
+            let xx = x(i);
+            let _ = write!(
+                s,
+                r##"<line x1="{xx:.1}" y1="{:.1}" x2="{xx:.1}" y2="{:.1}" stroke="#999"/>"##,
+                mt + ph,
+                mt + ph + 5.0
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{xx:.1}" y="{:.1}" text-anchor="end" fill="#333" transform="rotate(-40 {xx:.1} {:.1})">{}</text>"##,
+                mt + ph + 18.0,
+                mt + ph + 18.0,
+                esc(p)
+            );
+        }
+        for (k, se) in self.series.iter().enumerate() {
+            let c = COLORS[k % COLORS.len()];
+            if se.points.len() > 1 {
+                let mut band = String::new();
+                for (i, st) in &se.points {
+                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(st.ci_high));
+                }
+                for (i, st) in se.points.iter().rev() {
+                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(st.ci_low));
+                }
+                let _ = write!(
+                    s,
+                    r#"<polygon points="{}" fill="{c}" fill-opacity="0.12" stroke="none"/>"#,
+                    band.trim()
+                );
+                let line: Vec<String> = se
+                    .points
+                    .iter()
+                    .map(|(i, st)| format!("{:.1},{:.1}", x(*i), y(st.mean_tone)))
+                    .collect();
+                let _ = write!(
+                    s,
+                    r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"/>"#,
+                    line.join(" ")
+                );
+            }
+            for (i, st) in &se.points {
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}"><title>{} {}: {:+.2} (n={}, 95% CI {:+.2}..{:+.2})</title></circle>"#,
+                    x(*i),
+                    y(st.mean_tone),
+                    esc(&se.actor),
+                    esc(&st.period),
+                    st.mean_tone,
+                    st.sentences,
+                    st.ci_low,
+                    st.ci_high
+                );
+            }
+            let ly = mt + 10.0 + 22.0 * k as f64;
+            let lx = ml + pw + 20.0;
+            let _ = write!(
+                s,
+                r#"<rect x="{lx:.1}" y="{:.1}" width="14" height="14" fill="{c}"/>"#,
+                ly - 11.0
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{ly:.1}" fill="#222">{}</text>"##,
+                lx + 20.0,
+                esc(&se.actor)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// A self-contained HTML report.
+    pub fn html(&self, title: &str) -> String {
+        let mut h = String::new();
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
+body{{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}}table{{border-collapse:collapse;margin:12px 0}}\
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{{background:#f2f2f2}}\
+.neg{{color:#b03a2e}}.pos{{color:#1e8449}}h2{{margin-top:28px}}.ev{{font-size:13px;margin:2px 0 2px 16px}}\
+</style></head><body>\n<h1>{}</h1>\n",
+            esc(title),
+            esc(title)
+        );
+        h.push_str(&self.svg());
+        h.push_str("<h2>Dyads: who speaks about whom</h2>\n<table><tr><th>speaker</th><th>target</th><th>sentences</th><th>mean tone</th></tr>\n");
+        for (s, t, n, m) in self.dyads.iter().take(40) {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{n}</td><td class=\"{}\">{m:+.2}</td></tr>",
+                esc(s),
+                esc(t),
+                cls(*m)
+            );
+        }
+        h.push_str(
+            "</table>\n<h2>Evidence: the sentences with the strongest tone per point</h2>\n",
+        );
+        for se in &self.series {
+            let _ = writeln!(h, "<h3>{} {}</h3>", capitalise(self.what()), esc(&se.actor));
+            for (_, st) in &se.points {
+                let _ = writeln!(
+                    h,
+                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> over {} sentence(s) in {} article(s)</p>",
+                    esc(&st.period), cls(st.mean_tone), st.mean_tone, st.sentences, st.articles
+                );
+                if let Some(ev) = self.evidence.get(&(se.actor.clone(), st.period.clone())) {
+                    for (tone, text, art, date) in ev {
+                        let _ = writeln!(
+                            h,
+                            "<p class=\"ev\"><span class=\"{}\">{:+.2}</span> {} <i>({}, {})</i></p>",
+                            cls(*tone as f64), tone, esc(text), esc(art), esc(date)
+                        );
+                    }
+                }
+            }
+        }
+        h.push_str("</body></html>\n");
+        h
+    }
+}
+
+fn cls(t: f64) -> &'static str {
+    if t < -0.05 {
+        "neg"
+    } else if t > 0.05 {
+        "pos"
+    } else {
+        ""
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Escapes text for XML/HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+    }
+}

@@ -1,0 +1,88 @@
+//! `rhetor chart` on the example corpus: terminal chart within 80 columns with a legend, SVG
+//! with lines and confidence bands, and a self-contained HTML report with evidence.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn chart_of_the_example_corpus_in_terminal_svg_and_html() {
+    let t = tempfile::tempdir().unwrap();
+    let corpus = root().join("examples/corpus");
+    let run = rhetor(
+        &[
+            "chart",
+            "--articles",
+            corpus.to_str().unwrap(),
+            "--period",
+            "quarter",
+            "--svg",
+            "r.svg",
+            "--html",
+            "r.html",
+        ],
+        None,
+        t.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
+    assert!(
+        run.stdout.contains("A kim-jong-un"),
+        "legend: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("2018-Q1") && run.stdout.contains("2020-Q4"),
+        "{}",
+        run.stdout
+    );
+    let svg = std::fs::read_to_string(t.path().join("r.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("<polyline") && svg.contains("<polygon"),
+        "lines and bands"
+    );
+    assert!(svg.contains(">2018-Q2<") && svg.contains(">kim-jong-un<"));
+    let html = std::fs::read_to_string(t.path().join("r.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Dyads") && html.contains("kim-jong-un"));
+    assert!(html.contains("Singapore"), "evidence sentences are quoted");
+    let external =
+        html.matches("http").count() - html.matches("http://www.w3.org/2000/svg").count();
+    assert_eq!(external, 0, "the report is self-contained");
+}
+
+#[test]
+fn chart_reads_score_jsonl_and_charts_targets() {
+    let corpus = root().join("examples/corpus");
+    let scored = rhetor(
+        &["score", "--quiet", corpus.to_str().unwrap()],
+        None,
+        &root(),
+    );
+    let run = rhetor(
+        &[
+            "chart",
+            "-",
+            "--by",
+            "target",
+            "--actor",
+            "united-states",
+            "--period",
+            "year",
+        ],
+        Some(scored.stdout.as_bytes()),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("rhetoric toward actor over time"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("A united-states"));
+}
