@@ -90,6 +90,9 @@ fn t95(df: usize) -> f64 {
     }
 }
 
+/// (by, actor, speaker, target, period)
+type CellKey = (By, String, Option<String>, Option<String>, String);
+
 #[derive(Default)]
 struct Cell {
     /// (article, tone, label) per sentence.
@@ -104,8 +107,7 @@ pub fn aggregate(
     weight: Weight,
     which: &[By],
 ) -> (Vec<Stat>, usize) {
-    let mut cells: BTreeMap<(By, String, Option<String>, Option<String>, String), Cell> =
-        BTreeMap::new();
+    let mut cells: BTreeMap<CellKey, Cell> = BTreeMap::new();
     let mut skipped = 0;
     for r in rows {
         let (Some(a), Some(at)) = (&r.article, &r.attribution) else {

@@ -148,9 +148,9 @@ pub fn pad_batch(seqs: &[&[i64]], pad_id: i64) -> (Tensor, Tensor) {
     let mut mask = Vec::with_capacity(seqs.len() * longest);
     for s in seqs {
         ids.extend_from_slice(s);
-        mask.extend(std::iter::repeat(1i64).take(s.len()));
-        ids.extend(std::iter::repeat(pad_id).take(longest - s.len()));
-        mask.extend(std::iter::repeat(0i64).take(longest - s.len()));
+        mask.extend(std::iter::repeat_n(1i64, s.len()));
+        ids.extend(std::iter::repeat_n(pad_id, longest - s.len()));
+        mask.extend(std::iter::repeat_n(0i64, longest - s.len()));
     }
     let shape = [seqs.len() as i64, longest as i64];
     (

@@ -14,6 +14,9 @@ pub struct Series {
     pub points: Vec<(usize, Stat)>,
 }
 
+/// Evidence sentences: (tone, text, article, date).
+pub type Evidence = Vec<(f32, String, String, String)>;
+
 /// What a chart shows.
 pub struct Chart {
     pub by: By,
@@ -22,7 +25,7 @@ pub struct Chart {
     /// Dyad totals over all periods: (speaker, target, sentences, mean tone).
     pub dyads: Vec<(String, String, usize, f64)>,
     /// Evidence per (actor, period): up to three (tone, text, article, date) by |tone|.
-    pub evidence: BTreeMap<(String, String), Vec<(f32, String, String, String)>>,
+    pub evidence: BTreeMap<(String, String), Evidence>,
 }
 
 const SYMBOLS: [char; 8] = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
@@ -53,13 +56,22 @@ impl Chart {
         } else {
             actors.iter().take(SYMBOLS.len()).cloned().collect()
         };
-        let mut periods: Vec<String> = stats
+        // Every period from the first to the last dated sentence, so that the x axis is time.
+        let dates: Vec<chrono::NaiveDate> = rows
             .iter()
-            .filter(|s| s.by == by && chosen.contains(&s.actor))
-            .map(|s| s.period.clone())
+            .filter_map(|r| r.article.as_ref().and_then(|a| a.date))
             .collect();
-        periods.sort();
-        periods.dedup();
+        let mut periods: Vec<String> = Vec::new();
+        if let (Some(&lo), Some(&hi)) = (dates.iter().min(), dates.iter().max()) {
+            let mut d = lo;
+            while d <= hi {
+                let k = period.key(d);
+                if periods.last() != Some(&k) {
+                    periods.push(k);
+                }
+                d = d.succ_opt().unwrap_or(hi + chrono::Days::new(1));
+            }
+        }
         let series = chosen
             .iter()
             .map(|a| Series {
@@ -89,8 +101,7 @@ impl Chart {
             .map(|((s, t), (n, sum))| (s, t, n, sum / n as f64))
             .collect();
         dyads.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-        let mut evidence: BTreeMap<(String, String), Vec<(f32, String, String, String)>> =
-            BTreeMap::new();
+        let mut evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
         for r in rows {
             let (Some(a), Some(at)) = (&r.article, &r.attribution) else {
                 continue;
