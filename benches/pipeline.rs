@@ -1,7 +1,8 @@
 //! Criterion benches of the pipeline stages: segmentation (bytes/s), tokenization (tokens/s),
-//! transformer forward per batch size 1/8/32/128 (model loading timed apart), and VADER lexicon
-//! scoring (sentences/s). Run: `cargo bench --bench pipeline`. The transformer and VADER benches
-//! need `scripts/setup.sh` (they are skipped with a note otherwise).
+//! transformer forward per batch size 1/8/32/128 (model loading timed apart), VADER lexicon
+//! scoring (sentences/s) and aggregation per actor × month (rows/s). Run:
+//! `cargo bench --bench pipeline`. The transformer and VADER benches need `scripts/setup.sh`
+//! (they are skipped with a note otherwise).
 
 use std::path::Path;
 use std::time::Duration;
@@ -140,5 +141,82 @@ fn lexicon(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, segmentation, tokenization, transformer, lexicon);
+/// 100,000 synthetic attributed rows: 20 actors, 1,000 articles over three years.
+fn synthetic_rows() -> Vec<rhetor::report::Row> {
+    use rhetor::model::{Label, Probs};
+    use rhetor::report::{ArticleFields, Row, RowAttribution, TargetTone};
+    let start = chrono::NaiveDate::from_ymd_opt(2018, 1, 1).unwrap();
+    let mut x: u64 = 42;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..100_000)
+        .map(|i| {
+            let art = i / 100;
+            let tone = (next() % 2001) as f32 / 1000.0 - 1.0;
+            let label = Label::from_tone(tone, 0.2);
+            let sp = next() % 20;
+            let tg = next() % 20;
+            Row {
+                article: Some(ArticleFields {
+                    article: format!("a{art}"),
+                    date: start.checked_add_days(chrono::Days::new((art as u64 * 37) % 1095)),
+                    title: None,
+                }),
+                source: "synthetic".into(),
+                index: i % 100,
+                start: 0,
+                end: 1,
+                text: String::new(),
+                tone,
+                label,
+                probs: Probs::from_array([0.3, 0.4, 0.3]),
+                model: "m".into(),
+                truncated: false,
+                attribution: Some(RowAttribution {
+                    speaker: Some(format!("actor-{sp}")),
+                    targets: vec![TargetTone {
+                        actor: format!("actor-{tg}"),
+                        tone,
+                        label,
+                    }],
+                    mentions: Vec::new(),
+                }),
+            }
+        })
+        .collect()
+}
+
+fn aggregation(c: &mut Criterion) {
+    use rhetor::aggregate::{aggregate, By, Period, Weight};
+    let rows = synthetic_rows();
+    let mut g = c.benchmark_group("aggregate");
+    g.sample_size(10)
+        .throughput(Throughput::Elements(rows.len() as u64));
+    g.bench_function("month_all_by_sentence_100k", |b| {
+        b.iter(|| {
+            aggregate(
+                rows.iter().cloned(),
+                Period::Month,
+                Weight::Sentence,
+                &[By::Speaker, By::Target, By::Dyad],
+            )
+            .0
+            .len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    segmentation,
+    tokenization,
+    transformer,
+    lexicon,
+    aggregation
+);
 criterion_main!(benches);
