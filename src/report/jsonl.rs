@@ -25,6 +25,11 @@ impl Reporter for JsonlReporter<'_> {
             neutral: round4(p.neutral),
             positive: round4(p.positive),
         };
+        if let Some(at) = &mut r.attribution {
+            for t in &mut at.targets {
+                t.tone = round4(t.tone);
+            }
+        }
         serde_json::to_writer(&mut self.out, &r)?;
         self.out.write_all(b"\n")
     }
