@@ -182,6 +182,7 @@ fn synthetic_rows() -> Vec<rhetor::report::Row> {
                         actor: format!("actor-{tg}"),
                         tone,
                         label,
+                        source: "sentence".into(),
                     }],
                     mentions: Vec::new(),
                 }),

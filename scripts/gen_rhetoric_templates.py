@@ -9,6 +9,9 @@ register. They are training data only; evaluation uses hand-written sentences. N
 the seed article's test sentences ("toughest" anti-US policy, "most reactionary state", "fell
 in love"), so the tests on those stay a fair check.
 
+Each row also names the predicate's target (`mention`, `from`, `to`: character offsets), so the
+target-dependent model can train on it too.
+
 Deterministic: `python3 scripts/gen_rhetoric_templates.py > data/rhetoric/templated.jsonl`.
 """
 import json
@@ -154,7 +157,9 @@ def main():
                     s=s, s_lower=lower_first(s), p=pred, d=rng.choice(DAYS),
                     agency=rng.choice(AGENCIES),
                 )
-                rows.append({"text": text, "label": label})
+                # The predicate's target, as a character span (for target-dependent training).
+                start = text.index(pred) + pred.index(t)
+                rows.append({"text": text, "label": label, "mention": t, "from": start, "to": start + len(t)})
     seen = set()
     for r in rows:
         if r["text"] in seen:

@@ -5,7 +5,7 @@ use crate::attribute::registry::Registry;
 use crate::attribute::{attribute_article, Attribution};
 use crate::error::ModelError;
 use crate::ingest::{Article, Layout};
-use crate::model::{Tone, ToneModel};
+use crate::model::{TargetItem, Tone, ToneModel};
 use crate::report::{ArticleFields, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
 
@@ -70,6 +70,7 @@ pub fn row(
                     actor: t.clone(),
                     tone: tone.tone,
                     label: tone.label,
+                    source: "sentence".into(),
                 })
                 .collect(),
             mentions: at.mentions.clone(),
@@ -83,6 +84,7 @@ pub fn score_articles(
     articles: &[Article],
     model: &dyn ToneModel,
     actors: Option<&Registry>,
+    target_model: Option<&dyn ToneModel>,
     progress: &dyn Fn(usize, usize),
     emit: &mut dyn FnMut(Row) -> std::io::Result<()>,
 ) -> Result<usize, ScoreError> {
@@ -96,6 +98,49 @@ pub fn score_articles(
         let tones = model
             .score(&texts, &|k| progress(base + k, total))
             .map_err(ScoreError::Model)?;
+        // Tone toward each target: one (sentence, first mention) pair per target.
+        let mut items = Vec::new();
+        let mut owners = Vec::new();
+        if let Some(tm) = target_model {
+            for (k, (_, span, at)) in chunk.iter().enumerate() {
+                let Some(at) = at else { continue };
+                for (t, actor) in at.targets.iter().enumerate() {
+                    if let Some(m) = at.mentions.iter().find(|m| &m.actor == actor) {
+                        items.push(TargetItem {
+                            text: span.text.as_str(),
+                            from: m.start,
+                            to: m.end,
+                        });
+                        owners.push((k, t));
+                    }
+                }
+            }
+            let scored = tm
+                .score_targets(&items, &|_| {})
+                .map_err(ScoreError::Model)?;
+            let mut per: Vec<Vec<Option<Tone>>> = chunk
+                .iter()
+                .map(|(_, _, at)| vec![None; at.as_ref().map_or(0, |a| a.targets.len())])
+                .collect();
+            for ((k, t), tone) in owners.into_iter().zip(scored) {
+                per[k][t] = Some(tone);
+            }
+            for ((ai, span, at), (tone, tt)) in chunk.iter().zip(tones.iter().zip(per)) {
+                let mut r = row(&articles[*ai], span, at.as_ref(), tone, model.name());
+                if let Some(ra) = &mut r.attribution {
+                    for (t, tt) in ra.targets.iter_mut().zip(tt) {
+                        if let Some(tt) = tt {
+                            t.tone = tt.tone;
+                            t.label = tt.label;
+                            t.source = tm.name().to_string();
+                        }
+                    }
+                }
+                emit(r).map_err(ScoreError::Output)?;
+            }
+            done += chunk.len();
+            continue;
+        }
         for ((ai, span, at), tone) in chunk.iter().zip(&tones) {
             emit(row(&articles[*ai], span, at.as_ref(), tone, model.name()))
                 .map_err(ScoreError::Output)?;

@@ -54,6 +54,9 @@ pub struct ChartArgs {
     /// Model for `--articles`.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
+    /// Target-dependent model for `--articles` (`none`: targets get the sentence's tone).
+    #[arg(long, default_value = super::DEFAULT_TARGET_MODEL)]
+    pub target_model: String,
     /// Actor registry for `--articles`.
     #[arg(long)]
     pub actors: Option<PathBuf>,
@@ -74,11 +77,13 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         set_threads(0);
         let model = rhetor::model::load(&args.model, Settings::default())
             .with_context(|| format!("cannot load model {}", args.model))?;
+        let target = super::load_target_model(&args.target_model, 32)?;
         let mut rows = Vec::new();
         score_articles(
             &ingested.articles,
             model.as_ref(),
             Some(&registry),
+            target.as_deref(),
             &|_, _| {},
             &mut |r| {
                 rows.push(r);

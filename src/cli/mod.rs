@@ -70,3 +70,31 @@ pub fn set_threads(threads: usize) {
     tch::set_num_threads(n as i32);
     tch::set_num_interop_threads(1);
 }
+
+/// The default target-dependent model.
+pub const DEFAULT_TARGET_MODEL: &str = "rhetor-target-minilm";
+
+/// Loads `--target-model`: `none` disables it; the default model may be absent (targets then
+/// get the sentence's tone, with a note); any other name must load.
+pub fn load_target_model(
+    name: &str,
+    batch_size: usize,
+) -> Result<Option<Box<dyn rhetor::model::ToneModel>>> {
+    if name == "none" {
+        return Ok(None);
+    }
+    let settings = rhetor::model::transformer::Settings {
+        batch_size,
+        max_length: None,
+    };
+    match rhetor::model::load(name, settings) {
+        Ok(m) => Ok(Some(m)),
+        Err(rhetor::ModelError::NotFound { .. }) if name == DEFAULT_TARGET_MODEL => {
+            eprintln!(
+                "rhetor: note: target model {name} not installed; targets get the sentence's tone"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot load target model {name}"))),
+    }
+}

@@ -51,6 +51,9 @@ pub struct ScoreArgs {
     /// Maximum tokens per sentence (longer ones are truncated and flagged) [default: the model's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(8..=512))]
     pub max_length: Option<u64>,
+    /// Target-dependent model for the tone toward each target (`none`: the sentence's tone).
+    #[arg(long, default_value = super::DEFAULT_TARGET_MODEL)]
+    pub target_model: String,
     /// Actor registry (TOML) added to the bundled one; same ids override.
     #[arg(long)]
     pub actors: Option<PathBuf>,
@@ -68,6 +71,9 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     } else {
         args.inputs.clone()
     };
+    if args.input == InputMode::Targets {
+        return run_targets(&args, &inputs);
+    }
     let ingested = read_inputs(&inputs, args.input);
     for e in &ingested.errors {
         eprintln!("rhetor: error: {e}");
@@ -110,10 +116,12 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     };
     let mut rep = reporter(format, out);
     let pb = progress::bar(args.quiet, 0, "scoring");
+    let target = super::load_target_model(&args.target_model, args.batch_size as usize)?;
     let n = score_articles(
         &ingested.articles,
         model.as_ref(),
         Some(&registry),
+        target.as_deref(),
         &|done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);
@@ -138,5 +146,84 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
             }
         );
     }
+    Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// `--input targets`: one row per valid input line with the tone toward its target.
+fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
+    use rhetor::ingest::{parse_targets, read_target_input};
+    use rhetor::model::TargetItem;
+    let mut items = Vec::new();
+    let mut failed = false;
+    for input in inputs {
+        match read_target_input(input) {
+            Ok(text) => {
+                let (ok, errs) = parse_targets(input, &text);
+                for e in &errs {
+                    eprintln!("rhetor: error: {e}");
+                }
+                failed |= !errs.is_empty();
+                items.extend(ok);
+            }
+            Err(e) => {
+                eprintln!("rhetor: error: {e}");
+                failed = true;
+            }
+        }
+    }
+    if items.is_empty() {
+        eprintln!("rhetor: nothing to score");
+        return Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK });
+    }
+    set_threads(args.threads);
+    let name = if args.model == DEFAULT_MODEL {
+        args.target_model.clone()
+    } else {
+        args.model.clone()
+    };
+    let settings = Settings {
+        batch_size: args.batch_size as usize,
+        max_length: args.max_length.map(|m| m as usize),
+    };
+    let model = rhetor::model::load(&name, settings)
+        .with_context(|| format!("cannot load model {name}"))?;
+    if !model.is_target_dependent() {
+        eprintln!(
+            "rhetor: note: {} is not target-dependent; every target gets its sentence's tone",
+            model.name()
+        );
+    }
+    let refs: Vec<TargetItem> = items
+        .iter()
+        .map(|t| TargetItem {
+            text: &t.text,
+            from: t.from,
+            to: t.to,
+        })
+        .collect();
+    let pb = progress::bar(args.quiet, items.len() as u64, "targets");
+    let tones = model.score_targets(&refs, &|k| pb.set_position(k as u64))?;
+    pb.finish_and_clear();
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .with_context(|| format!("cannot create output file {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let r4 = |x: f32| (x * 10_000.0).round() / 10_000.0;
+    for (t, tone) in items.iter().zip(&tones) {
+        let mention: String = t.text.chars().skip(t.from).take(t.to - t.from).collect();
+        let row = serde_json::json!({
+            "source": t.source, "index": t.index, "id": t.id, "text": t.text,
+            "target": {"from": t.from, "to": t.to, "mention": mention},
+            "tone": r4(tone.tone), "label": tone.label,
+            "probs": {"negative": r4(tone.probs.negative), "neutral": r4(tone.probs.neutral), "positive": r4(tone.probs.positive)},
+            "model": model.name(), "truncated": tone.truncated,
+        });
+        serde_json::to_writer(&mut out, &row)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
     Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use rhetor::train::data::{Columns, DataFormat};
 use rhetor::train::finetune::{train_finetune, FinetuneConfig};
 use rhetor::train::mlp::{train_mlp, MlpConfig};
+use rhetor::train::target::{train_target, TargetConfig};
 use rhetor::train::{train_linear, TrainConfig};
 
 use super::{progress, set_threads, EXIT_OK};
@@ -41,6 +42,9 @@ pub struct TrainArgs {
     /// Fine-tune only the top N transformer layers (0 = all).
     #[arg(long, default_value_t = 0)]
     pub top_layers: usize,
+    /// Sentence tone model whose encoder starts target training (and gives the baseline).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Encoder layers (1-based, comma-separated) pooled and concatenated for the MLP head.
     #[arg(long, value_delimiter = ',', default_values_t = vec![3usize, 4, 5, 6])]
     pub layers: Vec<usize>,
@@ -112,6 +116,9 @@ pub enum Method {
     Finetune,
     /// A one-hidden-layer MLP on the pooled outputs of several frozen layers (--layers).
     Mlp,
+    /// Target-dependent tone on NewsMTSC-style rows (sentence, from, to, polarity): fine-tune
+    /// with a head on the pooled sentence and mention (--init gives the starting encoder).
+    Target,
 }
 
 pub fn run(args: TrainArgs) -> Result<i32> {
@@ -181,6 +188,29 @@ pub fn run(args: TrainArgs) -> Result<i32> {
             };
             train_finetune(&cfg, &ft, &report)
         }
+        Method::Target => {
+            let tc = TargetConfig {
+                data: cfg.data.clone(),
+                val: cfg.val.clone(),
+                base: cfg.base.clone(),
+                base_name: cfg.base_name.clone(),
+                base_package: cfg.base_package.clone(),
+                init: args.init.clone(),
+                out: cfg.out.clone(),
+                name: cfg.name.clone(),
+                seed: cfg.seed,
+                calib_fraction: cfg.calib_fraction,
+                max_length: cfg.max_length,
+                command: cfg.command.clone(),
+            };
+            let ft = FinetuneConfig {
+                epochs: args.ft_epochs,
+                batch_size: args.ft_batch_size,
+                lr: args.lr,
+                ..FinetuneConfig::default()
+            };
+            train_target(&tc, &ft, &report)
+        }
         Method::Mlp => {
             let mc = MlpConfig {
                 layers: args.layers.clone(),
@@ -194,6 +224,16 @@ pub fn run(args: TrainArgs) -> Result<i32> {
     .with_context(|| format!("training {} failed", args.out.display()))?;
     pb.finish_and_clear();
     println!("wrote {} ({})", args.out.display(), manifest.description);
+    if manifest.validation.get("target_model").is_some() {
+        for k in ["target_model", "sentence_tone_baseline"] {
+            let m = &manifest.validation[k];
+            println!(
+                "{k:<24} rows {:>5}  macro_f1 {:>6}  accuracy {:>6}  ece {:>6}",
+                m["rows"], m["macro_f1"], m["accuracy"], m["ece"]
+            );
+        }
+        return Ok(EXIT_OK);
+    }
     println!(
         "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6}",
         "validation", "rows", "pearson", "accuracy", "macro_f1", "ece"

@@ -158,3 +158,14 @@ pub fn pad_batch(seqs: &[&[i64]], pad_id: i64) -> (Tensor, Tensor) {
         Tensor::from_slice(&mask).view(shape),
     )
 }
+
+/// Pads 0/1 masks to `[batch, longest]` (the same shape as [`pad_batch`] gives for their ids).
+pub fn pad_masks(masks: &[&[i64]]) -> Tensor {
+    let longest = masks.iter().map(|m| m.len()).max().unwrap_or(0).max(1);
+    let mut out = Vec::with_capacity(masks.len() * longest);
+    for m in masks {
+        out.extend_from_slice(m);
+        out.extend(std::iter::repeat_n(0i64, longest - m.len()));
+    }
+    Tensor::from_slice(&out).view([masks.len() as i64, longest as i64])
+}

@@ -92,17 +92,45 @@ impl MlpHead {
     }
 }
 
+/// Target-dependent head: 3 logits from `[sentence pool; mention pool]` (`2 × dim`).
+pub struct TargetHead {
+    pub vs: nn::VarStore,
+    pub class: nn::Linear,
+}
+
+impl TargetHead {
+    pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let class = nn::linear(vs.root() / "class", 2 * dim, 3, Default::default());
+        vs.load(path).map_err(|e| ModelError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("cannot load head weights: {e}"),
+            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+        })?;
+        vs.freeze();
+        Ok(TargetHead { vs, class })
+    }
+}
+
 /// Any trained head.
 pub enum AnyHead {
     Linear(LinearHead),
     Mlp(MlpHead),
+    Target(TargetHead),
 }
 
 impl AnyHead {
+    /// `[n, dim]` sentence features (for a target head: `[n, 2 × dim]`) → (tone, logits); the
+    /// target head's tone is P(positive) − P(negative).
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
         match self {
             AnyHead::Linear(h) => h.forward(x),
             AnyHead::Mlp(h) => h.forward_t(x, false),
+            AnyHead::Target(h) => {
+                let logits = h.class.forward(x);
+                let p = logits.softmax(-1, Kind::Float);
+                (p.select(1, 2) - p.select(1, 0), logits)
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum HeadKind {
     /// A one-hidden-layer MLP (tone + 3 logits) on the concatenated pooled outputs of several
     /// frozen encoder layers.
     Mlp,
+    /// Target-dependent: a linear 3-class head on the pooled sentence and the pooled tokens of
+    /// one mention, over a fine-tuned encoder (overlay). Scores the tone toward a target.
+    Target,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

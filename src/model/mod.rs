@@ -113,6 +113,14 @@ pub fn load(
     )?))
 }
 
+/// One target to score: a sentence and the character span (`from..to`) of the mention.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetItem<'a> {
+    pub text: &'a str,
+    pub from: usize,
+    pub to: usize,
+}
+
 /// Reports how many units of the current call have been scored so far.
 pub type Progress<'a> = &'a dyn Fn(usize);
 
@@ -122,6 +130,20 @@ pub trait ToneModel {
     /// The name written in every output row.
     fn name(&self) -> &str;
     fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError>;
+    /// The tone toward each target (a sentence and a mention's character span). Models that
+    /// are not target-dependent give the sentence's tone.
+    fn score_targets(
+        &self,
+        items: &[TargetItem<'_>],
+        progress: Progress<'_>,
+    ) -> Result<Vec<Tone>, ModelError> {
+        let texts: Vec<&str> = items.iter().map(|i| i.text).collect();
+        self.score(&texts, progress)
+    }
+    /// True when `score_targets` really depends on the mention.
+    fn is_target_dependent(&self) -> bool {
+        false
+    }
     /// Model tokens the texts turn into (for tokens/s), when the model has a tokenizer.
     fn count_tokens(&self, _texts: &[&str]) -> Option<usize> {
         None

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use tch::{Kind, Tensor};
 
+use super::encoder::pad_masks;
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
-use super::head::{probabilities, AnyHead, LinearHead, MlpHead};
+use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, HeadKind, Manifest, ToneSource};
-use super::{Label, Probs, Progress, Tone, ToneModel};
+use super::{Label, Probs, Progress, TargetItem, Tone, ToneModel};
 use crate::error::ModelError;
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
 
@@ -232,6 +233,7 @@ impl TransformerModel {
                 encoder.dim(),
                 manifest.head.hidden.unwrap_or(256),
             )?),
+            HeadKind::Target => AnyHead::Target(TargetHead::load(&head_path, encoder.dim())?),
         };
         Ok(TransformerModel {
             manifest,
@@ -279,7 +281,7 @@ impl TransformerModel {
 
 /// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
 /// that every tensor names a base weight of the same shape.
-fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), ModelError> {
+pub fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), ModelError> {
     let hint = "restore it from git (`git checkout -- models/`) or retrain the model";
     let corrupt = |reason: String| ModelError::Corrupt {
         path: path.to_path_buf(),
@@ -326,9 +328,96 @@ fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), Mo
     })
 }
 
+impl TransformerModel {
+    /// True for target-dependent models (they score `(sentence, mention)` pairs).
+    pub fn is_target_model(&self) -> bool {
+        self.manifest.head.kind == HeadKind::Target
+    }
+
+    /// Tone toward each target, in order, in length-sorted batches. For a sentence-level model
+    /// this is simply the sentence's tone.
+    pub fn score_target_items(
+        &self,
+        items: &[TargetItem<'_>],
+        progress: Progress<'_>,
+    ) -> Result<Vec<Tone>, ModelError> {
+        if !self.is_target_model() {
+            let texts: Vec<&str> = items.iter().map(|i| i.text).collect();
+            return self.score(&texts, progress);
+        }
+        let max = self.max_length();
+        let enc: Vec<(Encoding, Vec<i64>)> = items
+            .iter()
+            .map(|i| {
+                self.encoder
+                    .tokenizer
+                    .encode_span(i.text, max, i.from, i.to)
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&k| enc[k].0.ids.len());
+        let mut out: Vec<Option<Tone>> = vec![None; items.len()];
+        let mut done = 0;
+        for chunk in order.chunks(self.settings.batch_size.max(1)) {
+            let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].0.ids.as_slice()).collect();
+            let masks: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].1.as_slice()).collect();
+            let feats = target_features(&self.encoder, &seqs, &masks, false)?;
+            let truncated: Vec<bool> = chunk.iter().map(|&k| enc[k].0.truncated).collect();
+            for (t, &k) in self
+                .tones_from_features(&feats, &truncated)
+                .into_iter()
+                .zip(chunk)
+            {
+                out[k] = Some(t);
+            }
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+}
+
+/// `[sentence pool; mention pool]` features of a padded batch (`[n, 2 × hidden]`).
+pub fn target_features(
+    enc: &SentenceEncoder,
+    seqs: &[&[i64]],
+    mention_masks: &[&[i64]],
+    train: bool,
+) -> Result<Tensor, ModelError> {
+    let (ids, mask) = pad_batch(seqs, enc.tokenizer.pad_id());
+    let mmask = pad_masks(mention_masks);
+    let run = || -> Result<Tensor, ModelError> {
+        let all = enc.encoder.hidden_states(&ids, &mask, train)?;
+        let last = all
+            .last()
+            .ok_or_else(|| ModelError::Torch("no output".into()))?;
+        Ok(Tensor::cat(
+            &[mean_pool(last, &mask), mean_pool(last, &mmask)],
+            1,
+        ))
+    };
+    if train {
+        run()
+    } else {
+        tch::no_grad(run)
+    }
+}
+
 impl ToneModel for TransformerModel {
     fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    fn score_targets(
+        &self,
+        items: &[TargetItem<'_>],
+        progress: Progress<'_>,
+    ) -> Result<Vec<Tone>, ModelError> {
+        self.score_target_items(items, progress)
+    }
+
+    fn is_target_dependent(&self) -> bool {
+        self.is_target_model()
     }
 
     fn count_tokens(&self, texts: &[&str]) -> Option<usize> {
@@ -342,6 +431,18 @@ impl ToneModel for TransformerModel {
     }
 
     fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError> {
+        if self.is_target_model() {
+            // A target model scores a sentence as the tone toward the whole sentence.
+            let items: Vec<TargetItem> = texts
+                .iter()
+                .map(|t| TargetItem {
+                    text: t,
+                    from: 0,
+                    to: t.chars().count(),
+                })
+                .collect();
+            return self.score_target_items(&items, progress);
+        }
         let encodings = self.encoder.encode_all(texts, self.max_length());
         let truncated: Vec<bool> = encodings.iter().map(|e| e.truncated).collect();
         let features = self

@@ -59,13 +59,19 @@ pub struct RowAttribution {
     pub mentions: Vec<crate::attribute::Mention>,
 }
 
-/// The tone toward one target. Until a target-dependent head is trained this is the
-/// sentence's tone (`"source": "sentence"`).
+/// The tone toward one target: from the target-dependent model named in `source`, or the
+/// sentence's own tone (`"source": "sentence"`) when no target model is used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetTone {
     pub actor: String,
     pub tone: f32,
     pub label: Label,
+    #[serde(default = "sentence_source")]
+    pub source: String,
+}
+
+fn sentence_source() -> String {
+    "sentence".into()
 }
 
 /// Output format.

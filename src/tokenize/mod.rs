@@ -50,6 +50,48 @@ impl WordPiece {
     }
 }
 
+impl WordPiece {
+    /// Encodes `text` and marks (1) the tokens that overlap the character span `from..to`.
+    /// When no token overlaps (e.g. the span was truncated away), every real token is marked.
+    pub fn encode_span(
+        &self,
+        text: &str,
+        max_len: usize,
+        from: usize,
+        to: usize,
+    ) -> (Encoding, Vec<i64>) {
+        let out = self.inner.encode(
+            text,
+            None,
+            max_len.max(2),
+            &TruncationStrategy::LongestFirst,
+            0,
+        );
+        let mut mask: Vec<i64> = out
+            .token_offsets
+            .iter()
+            .map(|o| match o {
+                Some(o) if (o.begin as usize) < to && (o.end as usize) > from => 1,
+                _ => 0,
+            })
+            .collect();
+        if !mask.contains(&1) {
+            mask = out
+                .token_offsets
+                .iter()
+                .map(|o| o.is_some() as i64)
+                .collect();
+        }
+        (
+            Encoding {
+                ids: out.token_ids,
+                truncated: out.num_truncated_tokens > 0,
+            },
+            mask,
+        )
+    }
+}
+
 impl TextEncoder for WordPiece {
     fn encode(&self, text: &str, max_len: usize) -> Encoding {
         let max_len = max_len.max(2);

@@ -454,3 +454,66 @@ mod tests {
         assert!((150..250).contains(&n), "{n}");
     }
 }
+
+/// One labeled target: the tone of `text` toward the mention at chars `from..to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetExample {
+    pub key: String,
+    pub text: String,
+    pub from: usize,
+    pub to: usize,
+    pub label: Label,
+}
+
+/// Reads NewsMTSC target rows (`sentence`, `from`, `to`, `polarity`, `id`). `from`/`to` are
+/// character offsets; a row whose span does not fit its sentence is an error naming the line.
+pub fn load_targets(path: &Path) -> Result<Vec<TargetExample>, DataError> {
+    let text = read(path)?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |reason: String| DataError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason,
+        };
+        let v: Value = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        // NewsMTSC names: sentence/polarity; the project's rhetoric rows: text/label (-2..2).
+        let sentence = v["sentence"]
+            .as_str()
+            .or(v["text"].as_str())
+            .ok_or_else(|| err("missing \"sentence\" (or \"text\")".into()))?;
+        let from = v["from"]
+            .as_u64()
+            .ok_or_else(|| err("missing \"from\"".into()))? as usize;
+        let to = v["to"]
+            .as_u64()
+            .ok_or_else(|| err("missing \"to\"".into()))? as usize;
+        let pol = v["polarity"]
+            .as_f64()
+            .or(v["label"].as_f64())
+            .ok_or_else(|| err("missing \"polarity\" (or \"label\")".into()))?;
+        if from >= to || to > sentence.chars().count() {
+            return Err(err(format!("span {from}..{to} does not fit the sentence")));
+        }
+        out.push(TargetExample {
+            key: v["id"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| format!("line{}", i + 1)),
+            text: sentence.to_string(),
+            from,
+            to,
+            label: if pol > 0.0 {
+                Label::Positive
+            } else if pol < 0.0 {
+                Label::Negative
+            } else {
+                Label::Neutral
+            },
+        });
+    }
+    Ok(out)
+}

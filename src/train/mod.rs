@@ -10,6 +10,7 @@ pub mod data;
 pub mod finetune;
 mod finish;
 pub mod mlp;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 

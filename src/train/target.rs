@@ -1,0 +1,327 @@
+//! Target-dependent tone: fine-tunes the encoder (starting from a sentence tone model's
+//! overlay when `--init` is given) with a linear 3-class head on the pooled sentence and the
+//! pooled tokens of the mention, on NewsMTSC-style rows. Validation compares it with the
+//! baseline the issue names: the sentence's own tone used as the target's.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
+
+use super::data::{held_out, load_targets, Example, TargetExample};
+use super::finetune::{FinetuneConfig, SplitMix64};
+use super::{display_data_path, fit_temperature, relative_base, to_vec_f32, TrainProgress};
+use crate::error::{ModelError, TrainError};
+use crate::metrics;
+use crate::model::manifest::{
+    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource,
+};
+use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
+use crate::model::{Label, ToneModel};
+
+/// What to train the target model on.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub data: Vec<PathBuf>,
+    pub val: Vec<PathBuf>,
+    pub base: PathBuf,
+    pub base_name: String,
+    pub base_package: String,
+    /// A sentence tone model whose encoder overlay initialises the encoder (and that gives
+    /// the baseline).
+    pub init: Option<PathBuf>,
+    pub out: PathBuf,
+    pub name: String,
+    pub seed: u64,
+    pub calib_fraction: f64,
+    pub max_length: usize,
+    pub command: String,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |error| TrainError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+fn logits_of(
+    enc: &SentenceEncoder,
+    head: &nn::Linear,
+    items: &[(Vec<i64>, Vec<i64>)],
+    idx: &[usize],
+) -> Result<Tensor, TrainError> {
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    order.sort_by_key(|&k| items[idx[k]].0.len());
+    let mut out = vec![[0f32; 3]; idx.len()];
+    for chunk in order.chunks(64) {
+        let seqs: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].0.as_slice()).collect();
+        let masks: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].1.as_slice()).collect();
+        let l = tch::no_grad(|| -> Result<Tensor, ModelError> {
+            Ok(head.forward(&target_features(enc, &seqs, &masks, false)?))
+        })?;
+        let l = to_vec_f32(&l);
+        for (j, &k) in chunk.iter().enumerate() {
+            out[k] = [l[3 * j], l[3 * j + 1], l[3 * j + 2]];
+        }
+    }
+    let flat: Vec<f32> = out.iter().flatten().copied().collect();
+    Ok(Tensor::from_slice(&flat).view([idx.len() as i64, 3]))
+}
+
+fn class_metrics(truth: &[Label], probs: &[[f32; 3]]) -> serde_json::Value {
+    let pred: Vec<Label> = probs
+        .iter()
+        .map(|p| crate::model::Probs::from_array(*p).argmax())
+        .collect();
+    let r4 = |x: f64| (x * 1e4).round() / 1e4;
+    json!({
+        "rows": truth.len(),
+        "macro_f1": r4(metrics::macro_f1(truth, &pred)),
+        "accuracy": r4(metrics::accuracy(truth, &pred)),
+        "ece": r4(metrics::ece(probs, truth, 10)),
+        "confusion": metrics::confusion(truth, &pred),
+    })
+}
+
+pub fn train_target(
+    cfg: &TargetConfig,
+    ft: &FinetuneConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let mut train = Vec::new();
+    let mut calib = Vec::new();
+    for p in &cfg.data {
+        for ex in load_targets(p)? {
+            let probe = Example {
+                key: ex.key.clone(),
+                text: String::new(),
+                tone: None,
+                label: ex.label,
+                group: "targets".into(),
+            };
+            if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
+                calib.push(ex);
+            } else {
+                train.push(ex);
+            }
+        }
+    }
+    let mut val: Vec<TargetExample> = Vec::new();
+    for p in &cfg.val {
+        val.extend(load_targets(p)?);
+    }
+    if train.is_empty() {
+        return Err(TrainError::Invalid("no training targets".into()));
+    }
+    let weights = cfg.base.join("model.safetensors");
+    let base_sha = sha256_file(&weights).map_err(io(&weights))?;
+    let mut enc = SentenceEncoder::load(&cfg.base)?;
+    enc.normalize = false;
+    if let Some(init) = &cfg.init {
+        let m = Manifest::read(init)?;
+        if let Some(ov) = &m.head.overlay {
+            crate::model::transformer::apply_overlay(
+                &mut enc.encoder,
+                &init.join(&ov.file),
+                &ov.sha256,
+            )?;
+        }
+    }
+    let dim = enc.encoder.hidden_size();
+    enc.encoder.vs.unfreeze();
+    let mut trained = Vec::new();
+    for (name, t) in enc.encoder.vs.variables() {
+        let on = name.starts_with("encoder.layer.");
+        let _ = t.set_requires_grad(on);
+        if on {
+            trained.push(name);
+        }
+    }
+    trained.sort();
+    let head = nn::linear(
+        enc.encoder.vs.root() / "rhetor_target" / "class",
+        2 * dim,
+        3,
+        Default::default(),
+    );
+    let mut opt = nn::AdamW {
+        wd: ft.weight_decay,
+        ..Default::default()
+    }
+    .build(&enc.encoder.vs, ft.lr)
+    .map_err(ModelError::from)?;
+    let encode = |xs: &[TargetExample]| -> Vec<(Vec<i64>, Vec<i64>)> {
+        xs.iter()
+            .map(|x| {
+                let (e, m) = enc
+                    .tokenizer
+                    .encode_span(&x.text, cfg.max_length, x.from, x.to);
+                (e.ids, m)
+            })
+            .collect()
+    };
+    let (tr_enc, ca_enc, va_enc) = (encode(&train), encode(&calib), encode(&val));
+    let mut counts = [0f64; 3];
+    for x in &train {
+        counts[x.label.index()] += 1.0;
+    }
+    let n = train.len() as f64;
+    let cw: Vec<f32> = counts
+        .iter()
+        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
+        .collect();
+    let cw = Tensor::from_slice(&cw);
+    let mut rng = SplitMix64::new(cfg.seed);
+    let bs = ft.batch_size.max(1);
+    let total = train.len().div_ceil(bs) * ft.epochs;
+    let warm = (total as f64 * ft.warmup).max(1.0);
+    let mut step = 0;
+    let mut ema: Option<f64> = None;
+    let started = std::time::Instant::now();
+    for epoch in 0..ft.epochs {
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        rng.shuffle(&mut order);
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for bucket in order.chunks_mut(bs * 50) {
+            bucket.sort_by_key(|&i| tr_enc[i].0.len());
+            batches.extend(bucket.chunks(bs).map(|b| b.to_vec()));
+        }
+        rng.shuffle(&mut batches);
+        for b in batches {
+            let seqs: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].0.as_slice()).collect();
+            let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
+            let logits = head.forward(&target_features(&enc, &seqs, &masks, true)?);
+            let target = Tensor::from_slice(
+                &b.iter()
+                    .map(|&i| train[i].label.index() as i64)
+                    .collect::<Vec<_>>(),
+            );
+            let loss = logits.log_softmax(-1, Kind::Float).g_nll_loss(
+                &target,
+                Some(&cw),
+                tch::Reduction::Mean,
+                -100,
+            );
+            let lr = if (step as f64) < warm {
+                ft.lr * (step as f64 + 1.0) / warm
+            } else {
+                ft.lr * ((total - step) as f64 / (total as f64 - warm).max(1.0)).max(0.0)
+            };
+            opt.set_lr(lr);
+            opt.backward_step_clip_norm(&loss, 1.0);
+            let l = loss.double_value(&[]);
+            ema = Some(ema.map_or(l, |e| 0.98 * e + 0.02 * l));
+            step += 1;
+            progress(
+                &format!(
+                    "epoch {}/{} loss {:.3}",
+                    epoch + 1,
+                    ft.epochs,
+                    ema.unwrap_or(l)
+                ),
+                step,
+                total,
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    progress("evaluate", 0, 1);
+    let all_ca: Vec<usize> = (0..calib.len()).collect();
+    let all_va: Vec<usize> = (0..val.len()).collect();
+    let ca_truth: Vec<Label> = calib.iter().map(|x| x.label).collect();
+    let temperature = if calib.is_empty() {
+        1.0
+    } else {
+        fit_temperature(&logits_of(&enc, &head, &ca_enc, &all_ca)?, &ca_truth)
+    };
+    let va_logits = logits_of(&enc, &head, &va_enc, &all_va)?;
+    let probs: Vec<[f32; 3]> = to_vec_f32(&(&va_logits / temperature).softmax(-1, Kind::Float))
+        .chunks(3)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let va_truth: Vec<Label> = val.iter().map(|x| x.label).collect();
+    let mut validation = json!({ "target_model": class_metrics(&va_truth, &probs) });
+    // Baseline: the sentence tone model's own sentence score used as the target's.
+    if let Some(init) = &cfg.init {
+        let base_model = TransformerModel::load(init, Settings::default())?;
+        let texts: Vec<&str> = val.iter().map(|x| x.text.as_str()).collect();
+        let tones = base_model.score(&texts, &|_| {})?;
+        let bp: Vec<[f32; 3]> = tones.iter().map(|t| t.probs.as_array()).collect();
+        validation["sentence_tone_baseline"] = class_metrics(&va_truth, &bp);
+        validation["sentence_tone_baseline"]["model"] = json!(base_model.manifest.name);
+    }
+
+    // Write aside, then rename.
+    let tmp = cfg.out.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let vars = enc.encoder.vs.variables();
+    let get = |n: &str| -> Result<Tensor, TrainError> {
+        vars.get(n)
+            .map(|t| t.detach().to_kind(Kind::Float).contiguous())
+            .ok_or_else(|| TrainError::Invalid(format!("missing variable {n}")))
+    };
+    let head_t = vec![
+        (
+            "class.weight".to_string(),
+            get("rhetor_target.class.weight")?,
+        ),
+        ("class.bias".to_string(), get("rhetor_target.class.bias")?),
+    ];
+    let hp = tmp.join("head.safetensors");
+    Tensor::write_safetensors(&head_t, &hp).map_err(|e| TrainError::Model(e.into()))?;
+    let mut overlay = Vec::new();
+    for n in &trained {
+        overlay.push((n.clone(), get(n)?.to_kind(Kind::Half)));
+    }
+    let op = tmp.join("overlay.safetensors");
+    Tensor::write_safetensors(&overlay, &op).map_err(|e| TrainError::Model(e.into()))?;
+    let manifest = Manifest {
+        name: cfg.name.clone(),
+        description: format!(
+            "Target-dependent tone: {} fine-tuned (fp16 overlay) with a linear head on the pooled sentence and pooled mention tokens",
+            cfg.base_name
+        ),
+        base: BaseEncoder {
+            name: cfg.base_name.clone(),
+            path: relative_base(&cfg.base, &cfg.out),
+            package: cfg.base_package.clone(),
+            sha256: base_sha,
+        },
+        head: Head {
+            kind: HeadKind::Target,
+            file: "head.safetensors".into(),
+            sha256: sha256_file(&hp).map_err(io(&hp))?,
+            tone: ToneSource::Probabilities,
+            temperature: (temperature * 100.0).round() / 100.0,
+            normalize: false,
+            layers: Vec::new(),
+            hidden: None,
+            overlay: Some(FileRef {
+                file: "overlay.safetensors".into(),
+                sha256: sha256_file(&op).map_err(io(&op))?,
+            }),
+        },
+        labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
+        max_length: cfg.max_length,
+        training: json!({
+            "command": cfg.command,
+            "method": "target",
+            "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+            "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+            "init": cfg.init.as_ref().map(|p| p.display().to_string()),
+            "seed": cfg.seed,
+            "calib_fraction": cfg.calib_fraction,
+            "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
+            "epochs": ft.epochs, "batch_size": ft.batch_size, "lr": ft.lr,
+            "train_seconds": secs.round(),
+        }),
+        validation,
+    };
+    manifest.write(&tmp).map_err(io(&tmp))?;
+    let _ = std::fs::remove_dir_all(&cfg.out);
+    std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
+    Ok(manifest)
+}
