@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::{DataError, ModelError};
 use crate::metrics;
-use crate::model::{Label, ToneModel};
+use crate::model::{Label, TargetItem, ToneModel};
 use suite::Suite;
 
 /// Rows scored per call to a model.
@@ -146,12 +146,31 @@ pub fn run_suite(
         let start = Instant::now();
         let last = std::cell::Cell::new(start);
         let lat = std::cell::RefCell::new(Vec::new());
-        let tones = model.score(&texts, &|_| {
+        let spans: Vec<(usize, usize)> = chunk.iter().filter_map(|r| r.span).collect();
+        let items: Vec<TargetItem> = if spans.len() == chunk.len() {
+            chunk
+                .iter()
+                .zip(&spans)
+                .map(|(r, &(from, to))| TargetItem {
+                    text: &r.text,
+                    from,
+                    to,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let report = |_: usize| {
             let now = Instant::now();
             lat.borrow_mut()
                 .push(now.duration_since(last.get()).as_secs_f64() * 1000.0);
             last.set(now);
-        })?;
+        };
+        let tones = if items.is_empty() {
+            model.score(&texts, &report)?
+        } else {
+            model.score_targets(&items, &report)?
+        };
         seconds += start.elapsed().as_secs_f64();
         latencies.extend(lat.into_inner());
         for (row, t) in chunk.iter().zip(&tones) {

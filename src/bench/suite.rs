@@ -20,6 +20,11 @@ pub enum SuiteFormat {
     Vader,
     /// NewsMTSC JSONL (`sentence`, `polarity`), sentence-level.
     Newsmtsc,
+    /// NewsMTSC JSONL, target-level: one row per target (`from`/`to` span); target-dependent
+    /// models score the tone toward it, others the sentence's tone.
+    #[serde(rename = "newsmtsc-targets")]
+    #[value(name = "newsmtsc-targets")]
+    NewsmtscTargets,
     /// `sentence<TAB>label` with a header, labels 0/1.
     Sst2,
     /// CSV with a header; `text_column`, `label_column`, `scale`.
@@ -151,6 +156,8 @@ impl Suite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuiteRow {
     pub text: String,
+    /// Target span (characters) for target-level suites.
+    pub span: Option<(usize, usize)>,
     /// Gold tone in [-1, 1] where the suite has ratings.
     pub tone: Option<f32>,
     pub label: Label,
@@ -187,6 +194,7 @@ impl SuiteReader {
         };
         SuiteRow {
             text: sentence,
+            span: None,
             tone: None,
             label,
         }
@@ -211,6 +219,7 @@ impl SuiteReader {
                 let tone = (r / 4.0).clamp(-1.0, 1.0);
                 Ok(Some(SuiteRow {
                     text: t.trim().to_string(),
+                    span: None,
                     tone: Some(tone),
                     label: Label::from_tone(tone, NEUTRAL_BAND),
                 }))
@@ -239,6 +248,32 @@ impl SuiteReader {
                     }
                 }
             }
+            SuiteFormat::NewsmtscTargets => {
+                let v: serde_json::Value =
+                    serde_json::from_str(line).map_err(|e| self.err(e.to_string()))?;
+                let text = v["sentence"]
+                    .as_str()
+                    .ok_or_else(|| self.err("missing \"sentence\"".into()))?
+                    .to_string();
+                let (Some(from), Some(to), Some(pol)) =
+                    (v["from"].as_u64(), v["to"].as_u64(), v["polarity"].as_f64())
+                else {
+                    return Err(self.err("needs \"from\", \"to\" and \"polarity\"".into()));
+                };
+                let label = if pol > 0.0 {
+                    Label::Positive
+                } else if pol < 0.0 {
+                    Label::Negative
+                } else {
+                    Label::Neutral
+                };
+                Ok(Some(SuiteRow {
+                    text,
+                    span: Some((from as usize, to as usize)),
+                    tone: None,
+                    label,
+                }))
+            }
             SuiteFormat::Jsonl => {
                 let v: serde_json::Value =
                     serde_json::from_str(line).map_err(|e| self.err(e.to_string()))?;
@@ -253,7 +288,12 @@ impl SuiteReader {
                 };
                 let (tone, label) = label_value(&raw, s.scale)
                     .ok_or_else(|| self.err(format!("bad label {raw:?}")))?;
-                Ok(Some(SuiteRow { text, tone, label }))
+                Ok(Some(SuiteRow {
+                    text,
+                    span: None,
+                    tone,
+                    label,
+                }))
             }
             SuiteFormat::Csv | SuiteFormat::Tsv | SuiteFormat::Sst2 => {
                 let sep = if s.format == SuiteFormat::Csv {
@@ -296,6 +336,7 @@ impl SuiteReader {
                 };
                 Ok(Some(SuiteRow {
                     text: text.trim().to_string(),
+                    span: None,
                     tone,
                     label,
                 }))
@@ -360,6 +401,20 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].label, Label::Negative);
         assert_eq!(rows[1].text, "B");
+    }
+
+    #[test]
+    fn newsmtsc_targets_keep_one_row_per_target_with_its_span() {
+        let (_d, p) = write(
+            "n.jsonl",
+            "{\"sentence\":\"A hit B.\",\"from\":0,\"to\":1,\"polarity\":-1}\n{\"sentence\":\"A hit B.\",\"from\":6,\"to\":7,\"polarity\":1}\n",
+        );
+        let mut s = Suite::from_path(&p);
+        s.format = SuiteFormat::NewsmtscTargets;
+        let rows: Vec<SuiteRow> = s.open().unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].span, Some((6, 7)));
+        assert_eq!(rows[1].label, Label::Positive);
     }
 
     #[test]
