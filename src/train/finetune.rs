@@ -8,13 +8,14 @@ use serde_json::json;
 use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
 use super::finish::{finish, Output};
-use super::{load_splits, to_vec_f32, Predictions, Split, TrainConfig, TrainProgress};
+use super::{
+    class_weights, load_splits, lr_at, to_vec_f32, tone_target, Predictions, Split, TrainConfig,
+    TrainProgress,
+};
 use crate::error::{ModelError, TrainError};
 use crate::model::encoder::{mean_pool, pad_batch, Encoder};
 use crate::model::manifest::{sha256_file, HeadKind, Manifest};
-use crate::model::Label;
 use crate::tokenize::{TextEncoder, WordPiece};
-use crate::train::data::Example;
 
 /// Hyper-parameters of fine-tuning.
 #[derive(Debug, Clone)]
@@ -168,30 +169,13 @@ pub fn train_finetune(
         .map(|(e, _)| tokenizer.encode(&e.text, cfg.max_length).ids)
         .collect();
     let lens: Vec<usize> = enc.iter().map(Vec::len).collect();
-    let class_tone = |ex: &Example| -> Option<f32> {
-        ex.tone.or(match (cfg.class_tone > 0.0, ex.label) {
-            (false, _) => None,
-            (true, Label::Negative) => Some(-cfg.class_tone),
-            (true, Label::Neutral) => Some(0.0),
-            (true, Label::Positive) => Some(cfg.class_tone),
-        })
-    };
     let idx = |s: Split| -> Vec<usize> {
         (0..examples.len())
             .filter(|&i| examples[i].1 == s)
             .collect()
     };
     let (mut tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
-    let mut counts = [0f64; 3];
-    for &i in &tr {
-        counts[examples[i].0.label.index()] += 1.0;
-    }
-    let n = tr.len() as f64;
-    let cw: Vec<f32> = counts
-        .iter()
-        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
-        .collect();
-    let class_weights = Tensor::from_slice(&cw);
+    let class_weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
 
     let mut rng = SplitMix64::new(cfg.seed);
     let steps_per_epoch = tr.len().div_ceil(ft.batch_size.max(1));
@@ -219,7 +203,7 @@ pub fn train_finetune(
             );
             let (ty, tm): (Vec<f32>, Vec<f32>) = batch
                 .iter()
-                .map(|&i| match class_tone(&examples[i].0) {
+                .map(|&i| match tone_target(&examples[i].0, cfg.class_tone) {
                     Some(t) => (t, 1.0),
                     None => (0.0, 0.0),
                 })
@@ -228,12 +212,7 @@ pub fn train_finetune(
             let mse = ((&tone - &ty).square() * &tm).sum(Kind::Float)
                 / tm.sum(Kind::Float).clamp_min(1.0);
             let loss = &ce + &mse * ft.tone_weight;
-            let lr = if (step as f64) < warmup {
-                ft.lr * (step as f64 + 1.0) / warmup
-            } else {
-                ft.lr * ((total - step) as f64 / (total as f64 - warmup).max(1.0)).max(0.0)
-            };
-            opt.set_lr(lr);
+            opt.set_lr(lr_at(step, total, warmup, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);
             let l = loss.double_value(&[]);
             ema = Some(match ema {

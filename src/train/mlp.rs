@@ -9,13 +9,13 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use super::finetune::SplitMix64;
 use super::finish::{finish, Output};
 use super::{
-    embed_cached, load_splits, rows, to_vec_f32, Predictions, Split, TrainConfig, TrainProgress,
+    class_weights, embed_cached, load_splits, rows, to_vec_f32, tone_target, Predictions, Split,
+    TrainConfig, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::model::head::MlpHead;
 use crate::model::manifest::{sha256_file, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
-use crate::model::Label;
 
 /// Hyper-parameters of the MLP head.
 #[derive(Debug, Clone)]
@@ -79,25 +79,7 @@ pub fn train_mlp(
     .build(&head.vs, mc.lr)
     .map_err(ModelError::from)?;
 
-    let class_tone = |i: usize| -> Option<f32> {
-        let ex = &examples[i].0;
-        ex.tone.or(match (cfg.class_tone > 0.0, ex.label) {
-            (false, _) => None,
-            (true, Label::Negative) => Some(-cfg.class_tone),
-            (true, Label::Neutral) => Some(0.0),
-            (true, Label::Positive) => Some(cfg.class_tone),
-        })
-    };
-    let mut counts = [0f64; 3];
-    for &i in &tr {
-        counts[examples[i].0.label.index()] += 1.0;
-    }
-    let n = tr.len() as f64;
-    let cw: Vec<f32> = counts
-        .iter()
-        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
-        .collect();
-    let class_weights = Tensor::from_slice(&cw);
+    let class_weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
     let mut rng = SplitMix64::new(cfg.seed);
     let mut order = tr.clone();
     let steps = order.len().div_ceil(mc.batch_size) * mc.epochs;
@@ -120,7 +102,7 @@ pub fn train_mlp(
             );
             let (ty, tm): (Vec<f32>, Vec<f32>) = b
                 .iter()
-                .map(|&i| match class_tone(i) {
+                .map(|&i| match tone_target(&examples[i].0, cfg.class_tone) {
                     Some(t) => (t, 1.0),
                     None => (0.0, 0.0),
                 })

@@ -153,6 +153,41 @@ pub(crate) fn to_vec_f32(t: &Tensor) -> Vec<f32> {
     Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).unwrap_or_default()
 }
 
+/// Balanced class weights `n / (3 · count)` (0 for a class that does not occur).
+pub(crate) fn class_weights(labels: impl IntoIterator<Item = Label>) -> Tensor {
+    let mut counts = [0f64; 3];
+    let mut n = 0f64;
+    for l in labels {
+        counts[l.index()] += 1.0;
+        n += 1.0;
+    }
+    let w: Vec<f32> = counts
+        .iter()
+        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
+        .collect();
+    Tensor::from_slice(&w)
+}
+
+/// The tone regression target of an example: its rating, or for class-only rows
+/// ±`class_tone` (0 for neutral); `None` when it has no rating and `class_tone` is 0.
+pub(crate) fn tone_target(ex: &Example, class_tone: f32) -> Option<f32> {
+    ex.tone.or(match (class_tone > 0.0, ex.label) {
+        (false, _) => None,
+        (true, Label::Negative) => Some(-class_tone),
+        (true, Label::Neutral) => Some(0.0),
+        (true, Label::Positive) => Some(class_tone),
+    })
+}
+
+/// Learning rate at `step` of `total`: linear warm-up over `warmup` steps, then linear decay.
+pub(crate) fn lr_at(step: usize, total: usize, warmup: f64, peak: f64) -> f64 {
+    if (step as f64) < warmup {
+        peak * (step as f64 + 1.0) / warmup
+    } else {
+        peak * ((total - step) as f64 / (total as f64 - warmup).max(1.0)).max(0.0)
+    }
+}
+
 /// Ridge regression on standardised features: returns `(w [d], b)`.
 fn ridge(x: &Tensor, y: &[f32], lambda: f64) -> (Tensor, f64) {
     let x = x.to_kind(Kind::Double);
@@ -178,16 +213,7 @@ fn softmax_regression(
     let vs = nn::VarStore::new(Device::Cpu);
     let w = vs.root().zeros("w", &[3, d]);
     let b = vs.root().zeros("b", &[3]);
-    let mut counts = [0f64; 3];
-    for l in y {
-        counts[l.index()] += 1.0;
-    }
-    let n = y.len() as f64;
-    let weights: Vec<f32> = counts
-        .iter()
-        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
-        .collect();
-    let weights = Tensor::from_slice(&weights);
+    let weights = class_weights(y.iter().copied());
     let target = Tensor::from_slice(&y.iter().map(|l| l.index() as i64).collect::<Vec<_>>());
     let mut opt = match nn::Adam::default().build(&vs, 0.05) {
         Ok(o) => o,
@@ -299,22 +325,10 @@ pub fn train_linear(
             .filter_map(|(k, &i)| examples[i].0.tone.map(|t| (k, t)))
             .unzip()
     };
-    let class_tone = |ex: &Example| match ex.label {
-        Label::Negative => -cfg.class_tone,
-        Label::Neutral => 0.0,
-        Label::Positive => cfg.class_tone,
-    };
     let (tr_k, tr_y): (Vec<usize>, Vec<f32>) = tr
         .iter()
         .enumerate()
-        .filter_map(|(k, &i)| {
-            let ex = &examples[i].0;
-            match ex.tone {
-                Some(t) => Some((k, t)),
-                None if cfg.class_tone > 0.0 => Some((k, class_tone(ex))),
-                None => None,
-            }
-        })
+        .filter_map(|(k, &i)| tone_target(&examples[i].0, cfg.class_tone).map(|t| (k, t)))
         .unzip();
     let (ca_k, ca_y) = with_tone(&ca);
     if tr_k.is_empty() {

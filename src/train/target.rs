@@ -10,7 +10,10 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
 use super::data::{held_out, load_targets, Example, TargetExample};
 use super::finetune::{FinetuneConfig, SplitMix64};
-use super::{display_data_path, fit_temperature, relative_base, to_vec_f32, TrainProgress};
+use super::{
+    class_weights, display_data_path, fit_temperature, lr_at, relative_base, to_vec_f32,
+    TrainProgress,
+};
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
 use crate::model::manifest::{
@@ -163,16 +166,7 @@ pub fn train_target(
             .collect()
     };
     let (tr_enc, ca_enc, va_enc) = (encode(&train), encode(&calib), encode(&val));
-    let mut counts = [0f64; 3];
-    for x in &train {
-        counts[x.label.index()] += 1.0;
-    }
-    let n = train.len() as f64;
-    let cw: Vec<f32> = counts
-        .iter()
-        .map(|&c| if c > 0.0 { (n / (3.0 * c)) as f32 } else { 0.0 })
-        .collect();
-    let cw = Tensor::from_slice(&cw);
+    let cw = class_weights(train.iter().map(|x| x.label));
     let mut rng = SplitMix64::new(cfg.seed);
     let bs = ft.batch_size.max(1);
     let total = train.len().div_ceil(bs) * ft.epochs;
@@ -204,12 +198,7 @@ pub fn train_target(
                 tch::Reduction::Mean,
                 -100,
             );
-            let lr = if (step as f64) < warm {
-                ft.lr * (step as f64 + 1.0) / warm
-            } else {
-                ft.lr * ((total - step) as f64 / (total as f64 - warm).max(1.0)).max(0.0)
-            };
-            opt.set_lr(lr);
+            opt.set_lr(lr_at(step, total, warm, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);
             let l = loss.double_value(&[]);
             ema = Some(ema.map_or(l, |e| 0.98 * e + 0.02 * l));
