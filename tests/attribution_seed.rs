@@ -64,7 +64,7 @@ fn seed_article_speakers_and_targets_sentence_by_sentence() {
         }
     }
     // The example: Kim calls the US "the most reactionary state": speaker Kim, target
-    // US, negative tone (the target's tone is still the sentence's tone).
+    // US, negative (scored by the target-dependent model).
     let r = row_with(&rows, "the most reactionary state");
     assert_eq!(r["speaker"], "kim-jong-un");
     let us = r["targets"]
@@ -74,4 +74,6 @@ fn seed_article_speakers_and_targets_sentence_by_sentence() {
         .find(|t| t["actor"] == "united-states")
         .unwrap();
     assert!(us["tone"].as_f64().unwrap() < 0.0, "{us}");
+    assert_eq!(us["label"], "negative", "{us}");
+    assert_eq!(us["source"], "rhetor-target-minilm");
 }
