@@ -1,10 +1,13 @@
-//! The sentence encoder: a BERT model (all-MiniLM-L6-v2 by default) loaded through rust-bert
-//! from the installed `model.safetensors`, mean-pooled over the attention mask and
-//! L2-normalised, as sentence-transformers does for this model.
+//! The sentence encoder: a BERT model (all-MiniLM-L6-v2 by default; config parsed with
+//! rust-bert's `BertConfig`, layers in [`super::bert`]) loaded from the installed
+//! `model.safetensors`, mean-pooled over the attention mask and optionally L2-normalised, as
+//! sentence-transformers does for this model.
 
 use std::path::{Path, PathBuf};
 
-use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use rust_bert::bert::BertConfig;
+
+use super::bert::Bert;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::ModelError;
@@ -14,7 +17,9 @@ const REINSTALL: &str = "run `scripts/setup.sh` to (re)install the base encoder"
 /// A BERT encoder with its weights.
 pub struct Encoder {
     pub vs: nn::VarStore,
-    pub model: BertModel<BertEmbeddings>,
+    pub model: Bert,
+    /// Return every layer's output from [`Encoder::hidden_states`], not only the last.
+    pub all_layers: bool,
     pub config: BertConfig,
     pub dir: PathBuf,
 }
@@ -82,8 +87,7 @@ impl Encoder {
             });
         }
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model =
-            BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+        let model = Bert::new(vs.root(), &config);
         vs.load(&weights).map_err(|e| ModelError::Corrupt {
             path: weights.clone(),
             reason: format!("cannot load weights: {e}"),
@@ -93,6 +97,7 @@ impl Encoder {
         Ok(Encoder {
             vs,
             model,
+            all_layers,
             config,
             dir: dir.to_path_buf(),
         })
@@ -114,14 +119,14 @@ impl Encoder {
         mask: &Tensor,
         train: bool,
     ) -> Result<Vec<Tensor>, ModelError> {
-        let out = self
-            .model
-            .forward_t(Some(ids), Some(mask), None, None, None, None, None, train)
-            .map_err(|e| ModelError::Torch(e.to_string()))?;
-        match out.all_hidden_states {
-            Some(all) if !all.is_empty() => Ok(all),
-            _ => Ok(vec![out.hidden_state]),
+        let size = ids.size();
+        if size.len() != 2 || mask.size() != size || size[1] > self.config.max_position_embeddings {
+            return Err(ModelError::Invalid(format!(
+                "encoder input must be [batch, len ≤ {}] ids with a mask of the same shape, got {size:?}",
+                self.config.max_position_embeddings
+            )));
         }
+        Ok(self.model.forward(ids, mask, train, self.all_layers))
     }
 }
 

@@ -1,0 +1,47 @@
+//! rhetor's own BERT layers (fused attention) give the same hidden states as rust-bert's
+//! `BertModel` on the installed base encoder, on a padded batch.
+
+mod common;
+
+use rhetor::model::encoder::{pad_batch, read_config, Encoder};
+use rhetor::tokenize::{TextEncoder, WordPiece};
+use rust_bert::bert::{BertEmbeddings, BertModel};
+use tch::{nn, Device, Kind};
+
+#[test]
+fn own_bert_matches_rust_bert_on_real_text() {
+    common::require_setup();
+    let dir = common::root().join("models/all-minilm-l6-v2");
+    let tok = WordPiece::from_vocab(&dir.join("vocab.txt")).unwrap();
+    let texts = [
+        "Kim Jong Un promised the toughest anti-US policy.",
+        "Trump said he and Kim fell in love.",
+        "The ministers met in Geneva on Tuesday to discuss trade, shipping and the weather outlook.",
+    ];
+    let enc: Vec<Vec<i64>> = texts.iter().map(|t| tok.encode(t, 128).ids).collect();
+    let seqs: Vec<&[i64]> = enc.iter().map(Vec::as_slice).collect();
+    let (ids, mask) = pad_batch(&seqs, tok.pad_id());
+
+    let ours = Encoder::load(&dir, false).unwrap();
+    let mine = tch::no_grad(|| {
+        ours.hidden_states(&ids, &mask, false)
+            .unwrap()
+            .pop()
+            .unwrap()
+    });
+
+    let config = read_config(&dir, false).unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let reference =
+        BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+    vs.load(dir.join("model.safetensors")).unwrap();
+    let theirs = tch::no_grad(|| {
+        reference
+            .forward_t(Some(&ids), Some(&mask), None, None, None, None, None, false)
+            .unwrap()
+            .hidden_state
+    });
+    let m = mask.to_kind(Kind::Float).unsqueeze(-1);
+    let diff = ((mine - theirs) * m).abs().max().double_value(&[]);
+    assert!(diff < 1e-4, "max difference on real tokens: {diff}");
+}
