@@ -8,6 +8,17 @@ use tch::{nn, nn::Module, Device, Kind, Tensor};
 
 use crate::error::ModelError;
 
+/// Loads a head's weights into `vs` and freezes them; a bad file is named in the error.
+fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
+    vs.load(path).map_err(|e| ModelError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("cannot load head weights: {e}"),
+        hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+    })?;
+    vs.freeze();
+    Ok(())
+}
+
 /// Linear tone regression + 3-class softmax over a `dim`-sized feature vector.
 pub struct LinearHead {
     pub vs: nn::VarStore,
@@ -32,12 +43,7 @@ impl LinearHead {
     /// Loads trained weights; the sizes must match `dim`.
     pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
         let mut head = LinearHead::new(dim);
-        head.vs.load(path).map_err(|e| ModelError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("cannot load head weights: {e}"),
-            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
-        })?;
-        head.vs.freeze();
+        load_weights(&mut head.vs, path)?;
         Ok(head)
     }
 
@@ -75,12 +81,7 @@ impl MlpHead {
 
     pub fn load(path: &Path, dim: i64, hidden: i64) -> Result<Self, ModelError> {
         let mut head = MlpHead::new(dim, hidden);
-        head.vs.load(path).map_err(|e| ModelError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("cannot load head weights: {e}"),
-            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
-        })?;
-        head.vs.freeze();
+        load_weights(&mut head.vs, path)?;
         Ok(head)
     }
 
@@ -102,12 +103,7 @@ impl TargetHead {
     pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
         let mut vs = nn::VarStore::new(Device::Cpu);
         let class = nn::linear(vs.root() / "class", 2 * dim, 3, Default::default());
-        vs.load(path).map_err(|e| ModelError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("cannot load head weights: {e}"),
-            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
-        })?;
-        vs.freeze();
+        load_weights(&mut vs, path)?;
         Ok(TargetHead { vs, class })
     }
 }

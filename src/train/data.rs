@@ -165,32 +165,46 @@ fn parse_vader(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, Dat
     Ok(out)
 }
 
+/// The non-blank lines of a JSONL text, parsed, with their 1-based line numbers; a line that
+/// is not JSON is an error naming it.
+fn json_lines<'a>(
+    path: &'a Path,
+    text: &'a str,
+) -> impl Iterator<Item = Result<(usize, Value), DataError>> + 'a {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(move |(i, l)| {
+            serde_json::from_str(l)
+                .map(|v| (i + 1, v))
+                .map_err(|e| parse_error(path, i + 1, e.to_string()))
+        })
+}
+
+fn parse_error(path: &Path, line: usize, reason: String) -> DataError {
+    DataError::Parse {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    }
+}
+
 /// NewsMTSC as sentence-level tone: the sentence's targets' polarities are averaged; the class
 /// is the sign of the mean (mixed or neutral targets give neutral).
 fn parse_newsmtsc(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, DataError> {
     let mut by_sentence: BTreeMap<String, (usize, Vec<f32>)> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason: e.to_string(),
-        })?;
-        let sentence = v["sentence"].as_str().ok_or_else(|| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason: "missing \"sentence\"".into(),
-        })?;
-        let polarity = v["polarity"].as_f64().ok_or_else(|| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason: "missing numeric \"polarity\"".into(),
-        })? as f32;
+    for row in json_lines(path, text) {
+        let (line, v) = row?;
+        let sentence = v["sentence"]
+            .as_str()
+            .ok_or_else(|| parse_error(path, line, "missing \"sentence\"".into()))?;
+        let polarity = v["polarity"]
+            .as_f64()
+            .ok_or_else(|| parse_error(path, line, "missing numeric \"polarity\"".into()))?
+            as f32;
         by_sentence
             .entry(sentence.trim().to_string())
-            .or_insert_with(|| (i + 1, Vec::new()))
+            .or_insert_with(|| (line, Vec::new()))
             .1
             .push(polarity);
     }
@@ -240,16 +254,9 @@ fn parse_jsonl(
     cols: &Columns,
 ) -> Result<Vec<Example>, DataError> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |reason: String| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason,
-        };
-        let v: Value = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+    for row in json_lines(path, text) {
+        let (line, v) = row?;
+        let err = |reason: String| parse_error(path, line, reason);
         let t = v[&cols.text]
             .as_str()
             .ok_or_else(|| err(format!("missing text column {:?}", cols.text)))?;
@@ -261,7 +268,7 @@ fn parse_jsonl(
         let (tone, label) = label_value(&raw, cols.scale)
             .ok_or_else(|| err(format!("label {raw:?} is neither a number nor a class")))?;
         out.push(Example {
-            key: format!("line{}", i + 1),
+            key: format!("line{line}"),
             text: t.trim().to_string(),
             tone,
             label,
@@ -470,16 +477,9 @@ pub struct TargetExample {
 pub fn load_targets(path: &Path) -> Result<Vec<TargetExample>, DataError> {
     let text = read(path)?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |reason: String| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason,
-        };
-        let v: Value = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+    for row in json_lines(path, &text) {
+        let (line, v) = row?;
+        let err = |reason: String| parse_error(path, line, reason);
         // NewsMTSC names: sentence/polarity; the project's rhetoric rows: text/label (-2..2).
         let sentence = v["sentence"]
             .as_str()
@@ -502,7 +502,7 @@ pub fn load_targets(path: &Path) -> Result<Vec<TargetExample>, DataError> {
             key: v["id"]
                 .as_str()
                 .map(String::from)
-                .unwrap_or_else(|| format!("line{}", i + 1)),
+                .unwrap_or_else(|| format!("line{line}")),
             text: sentence.to_string(),
             from,
             to,

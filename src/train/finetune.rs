@@ -9,12 +9,13 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
 use super::finish::{finish, Output};
 use super::{
-    class_weights, load_splits, lr_at, to_vec_f32, tone_target, Predictions, Split, TrainConfig,
-    TrainProgress,
+    base_sha256, class_loss, class_weights, load_splits, lr_at, masked_mse, to_vec_f32,
+    tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::model::encoder::{mean_pool, pad_batch, Encoder};
-use crate::model::manifest::{sha256_file, HeadKind, Manifest};
+use crate::model::manifest::{HeadKind, Manifest};
+use crate::model::Label;
 use crate::tokenize::{TextEncoder, WordPiece};
 
 /// Hyper-parameters of fine-tuning.
@@ -128,11 +129,7 @@ pub fn train_finetune(
 ) -> Result<Manifest, TrainError> {
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
-    let weights = cfg.base.join("model.safetensors");
-    let base_sha = sha256_file(&weights).map_err(|error| TrainError::Io {
-        path: weights.clone(),
-        error,
-    })?;
+    let base_sha = base_sha256(&cfg.base)?;
     let tokenizer = WordPiece::from_vocab(&cfg.base.join("vocab.txt"))?;
     let mut encoder = Encoder::load(&cfg.base, false)?;
     let dim = encoder.hidden_size();
@@ -189,28 +186,13 @@ pub fn train_finetune(
             let seqs: Vec<&[i64]> = batch.iter().map(|&i| enc[i].as_slice()).collect();
             let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
             let (tone, logits) = heads.forward(&encoder, &ids, &mask, true)?;
-            let target = Tensor::from_slice(
-                &batch
-                    .iter()
-                    .map(|&i| examples[i].0.label.index() as i64)
-                    .collect::<Vec<_>>(),
-            );
-            let ce = logits.log_softmax(-1, Kind::Float).g_nll_loss(
-                &target,
-                Some(&class_weights),
-                tch::Reduction::Mean,
-                -100,
-            );
-            let (ty, tm): (Vec<f32>, Vec<f32>) = batch
+            let labels: Vec<Label> = batch.iter().map(|&i| examples[i].0.label).collect();
+            let tones: Vec<Option<f32>> = batch
                 .iter()
-                .map(|&i| match tone_target(&examples[i].0, cfg.class_tone) {
-                    Some(t) => (t, 1.0),
-                    None => (0.0, 0.0),
-                })
-                .unzip();
-            let (ty, tm) = (Tensor::from_slice(&ty), Tensor::from_slice(&tm));
-            let mse = ((&tone - &ty).square() * &tm).sum(Kind::Float)
-                / tm.sum(Kind::Float).clamp_min(1.0);
+                .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
+                .collect();
+            let ce = class_loss(&logits, &labels, Some(&class_weights));
+            let mse = masked_mse(&tone, &tones);
             let loss = &ce + &mse * ft.tone_weight;
             opt.set_lr(lr_at(step, total, warmup, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);

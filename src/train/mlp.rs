@@ -9,13 +9,14 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use super::finetune::SplitMix64;
 use super::finish::{finish, Output};
 use super::{
-    class_weights, embed_cached, load_splits, rows, to_vec_f32, tone_target, Predictions, Split,
-    TrainConfig, TrainProgress,
+    base_sha256, class_loss, class_weights, embed_cached, load_splits, masked_mse, rows,
+    to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::model::head::MlpHead;
-use crate::model::manifest::{sha256_file, HeadKind, Manifest};
+use crate::model::manifest::{HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
+use crate::model::Label;
 
 /// Hyper-parameters of the MLP head.
 #[derive(Debug, Clone)]
@@ -51,11 +52,7 @@ pub fn train_mlp(
 ) -> Result<Manifest, TrainError> {
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
-    let weights = cfg.base.join("model.safetensors");
-    let base_sha = sha256_file(&weights).map_err(|error| TrainError::Io {
-        path: weights.clone(),
-        error,
-    })?;
+    let base_sha = base_sha256(&cfg.base)?;
     let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone())?;
     let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
     let tag = format!("{base_sha} layers {:?}", mc.layers);
@@ -89,27 +86,13 @@ pub fn train_mlp(
         for b in order.chunks(mc.batch_size) {
             let x = rows(&xs, b);
             let (tone, logits) = head.forward_t(&x, true);
-            let target = Tensor::from_slice(
-                &b.iter()
-                    .map(|&i| examples[i].0.label.index() as i64)
-                    .collect::<Vec<_>>(),
-            );
-            let ce = logits.log_softmax(-1, Kind::Float).g_nll_loss(
-                &target,
-                Some(&class_weights),
-                tch::Reduction::Mean,
-                -100,
-            );
-            let (ty, tm): (Vec<f32>, Vec<f32>) = b
+            let labels: Vec<Label> = b.iter().map(|&i| examples[i].0.label).collect();
+            let tones: Vec<Option<f32>> = b
                 .iter()
-                .map(|&i| match tone_target(&examples[i].0, cfg.class_tone) {
-                    Some(t) => (t, 1.0),
-                    None => (0.0, 0.0),
-                })
-                .unzip();
-            let (ty, tm) = (Tensor::from_slice(&ty), Tensor::from_slice(&tm));
-            let mse = ((&tone - &ty).square() * &tm).sum(Kind::Float)
-                / tm.sum(Kind::Float).clamp_min(1.0);
+                .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
+                .collect();
+            let ce = class_loss(&logits, &labels, Some(&class_weights));
+            let mse = masked_mse(&tone, &tones);
             let loss = ce + mse * mc.tone_weight;
             opt.backward_step(&loss);
             step += 1;

@@ -179,6 +179,33 @@ pub(crate) fn tone_target(ex: &Example, class_tone: f32) -> Option<f32> {
     })
 }
 
+/// Class-weighted mean cross-entropy of `logits` `[n, 3]` against `labels`.
+pub(crate) fn class_loss(logits: &Tensor, labels: &[Label], weights: Option<&Tensor>) -> Tensor {
+    let target = Tensor::from_slice(&labels.iter().map(|l| l.index() as i64).collect::<Vec<_>>());
+    logits
+        .log_softmax(-1, Kind::Float)
+        .g_nll_loss(&target, weights, tch::Reduction::Mean, -100)
+}
+
+/// Mean squared error of `pred` `[n]` over the rows that have a target.
+pub(crate) fn masked_mse(pred: &Tensor, targets: &[Option<f32>]) -> Tensor {
+    let (y, m): (Vec<f32>, Vec<f32>) = targets
+        .iter()
+        .map(|t| t.map_or((0.0, 0.0), |t| (t, 1.0)))
+        .unzip();
+    let (y, m) = (Tensor::from_slice(&y), Tensor::from_slice(&m));
+    ((pred - &y).square() * &m).sum(Kind::Float) / m.sum(Kind::Float).clamp_min(1.0)
+}
+
+/// sha256 of the base encoder's weights (recorded in manifests).
+pub(crate) fn base_sha256(base: &Path) -> Result<String, TrainError> {
+    let weights = base.join("model.safetensors");
+    sha256_file(&weights).map_err(|error| TrainError::Io {
+        path: weights.clone(),
+        error,
+    })
+}
+
 /// Learning rate at `step` of `total`: linear warm-up over `warmup` steps, then linear decay.
 pub(crate) fn lr_at(step: usize, total: usize, warmup: f64, peak: f64) -> f64 {
     if (step as f64) < warmup {
@@ -214,19 +241,14 @@ fn softmax_regression(
     let w = vs.root().zeros("w", &[3, d]);
     let b = vs.root().zeros("b", &[3]);
     let weights = class_weights(y.iter().copied());
-    let target = Tensor::from_slice(&y.iter().map(|l| l.index() as i64).collect::<Vec<_>>());
     let mut opt = match nn::Adam::default().build(&vs, 0.05) {
         Ok(o) => o,
         Err(_) => return (w.detach(), b.detach()),
     };
     for _ in 0..epochs {
         let logits = x.matmul(&w.transpose(0, 1)) + &b;
-        let loss = logits.log_softmax(-1, Kind::Float).g_nll_loss(
-            &target,
-            Some(&weights),
-            tch::Reduction::Mean,
-            -100,
-        ) + w.pow_tensor_scalar(2).sum(Kind::Float) * l2;
+        let loss =
+            class_loss(&logits, y, Some(&weights)) + w.pow_tensor_scalar(2).sum(Kind::Float) * l2;
         opt.backward_step(&loss);
     }
     (w.detach(), b.detach())
@@ -234,11 +256,7 @@ fn softmax_regression(
 
 /// Negative log-likelihood of labels under `softmax(logits / t)`.
 fn nll(logits: &Tensor, y: &[Label], t: f64) -> f64 {
-    let target = Tensor::from_slice(&y.iter().map(|l| l.index() as i64).collect::<Vec<_>>());
-    (logits / t)
-        .log_softmax(-1, Kind::Float)
-        .g_nll_loss(&target, None::<Tensor>, tch::Reduction::Mean, -100)
-        .double_value(&[])
+    class_loss(&(logits / t), y, None).double_value(&[])
 }
 
 /// Fits a softmax temperature by grid search on NLL.
@@ -287,11 +305,7 @@ pub fn train_linear(
 ) -> Result<Manifest, TrainError> {
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
-    let weights = cfg.base.join("model.safetensors");
-    let base_sha = sha256_file(&weights).map_err(|error| TrainError::Io {
-        path: weights.clone(),
-        error,
-    })?;
+    let base_sha = base_sha256(&cfg.base)?;
     let enc = SentenceEncoder::load(&cfg.base)?;
     let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
     let feats = embed_cached(

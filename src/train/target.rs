@@ -11,8 +11,8 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 use super::data::{held_out, load_targets, Example, TargetExample};
 use super::finetune::{FinetuneConfig, SplitMix64};
 use super::{
-    class_weights, display_data_path, fit_temperature, lr_at, relative_base, to_vec_f32,
-    TrainProgress,
+    base_sha256, class_loss, class_weights, display_data_path, fit_temperature, lr_at,
+    relative_base, to_vec_f32, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
@@ -118,8 +118,7 @@ pub fn train_target(
     if train.is_empty() {
         return Err(TrainError::Invalid("no training targets".into()));
     }
-    let weights = cfg.base.join("model.safetensors");
-    let base_sha = sha256_file(&weights).map_err(io(&weights))?;
+    let base_sha = base_sha256(&cfg.base)?;
     let mut enc = SentenceEncoder::load(&cfg.base)?;
     enc.normalize = false;
     if let Some(init) = &cfg.init {
@@ -187,17 +186,8 @@ pub fn train_target(
             let seqs: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].0.as_slice()).collect();
             let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
             let logits = head.forward(&target_features(&enc, &seqs, &masks, true)?);
-            let target = Tensor::from_slice(
-                &b.iter()
-                    .map(|&i| train[i].label.index() as i64)
-                    .collect::<Vec<_>>(),
-            );
-            let loss = logits.log_softmax(-1, Kind::Float).g_nll_loss(
-                &target,
-                Some(&cw),
-                tch::Reduction::Mean,
-                -100,
-            );
+            let labels: Vec<Label> = b.iter().map(|&i| train[i].label).collect();
+            let loss = class_loss(&logits, &labels, Some(&cw));
             opt.set_lr(lr_at(step, total, warm, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);
             let l = loss.double_value(&[]);
