@@ -174,6 +174,8 @@ fn synthetic_rows() -> Vec<rhetor::report::Row> {
                 tone,
                 label,
                 probs: Probs::from_array([0.3, 0.4, 0.3]),
+                quad: None,
+                quad_probs: None,
                 model: "m".into(),
                 truncated: false,
                 attribution: Some(RowAttribution {

@@ -67,24 +67,31 @@ pub fn accuracy(truth: &[Label], pred: &[Label]) -> f64 {
 
 /// Macro-averaged F1 over the classes present in the truth or the predictions.
 pub fn macro_f1(truth: &[Label], pred: &[Label]) -> f64 {
-    let m = confusion(truth, pred);
+    let idx = |v: &[Label]| v.iter().map(|l| l.index()).collect::<Vec<_>>();
+    macro_f1_classes(&idx(truth), &idx(pred), 3)
+}
+
+/// Macro-averaged F1 of class indices `0..k`, over the classes present in the truth or the
+/// predictions (used for the 5 quad classes as for the 3 tone classes).
+pub fn macro_f1_classes(truth: &[usize], pred: &[usize], k: usize) -> f64 {
+    let mut m = vec![vec![0usize; k]; k];
+    for (&t, &p) in truth.iter().zip(pred) {
+        if t < k && p < k {
+            m[t][p] += 1;
+        }
+    }
     let mut sum = 0.0;
     let mut classes = 0;
     for (c, row) in m.iter().enumerate() {
         let tp = row[c] as f64;
         let actual: usize = row.iter().sum();
-        let predicted: usize = (0..3).map(|r| m[r][c]).sum();
+        let predicted: usize = m.iter().map(|r| r[c]).sum();
         if actual == 0 && predicted == 0 {
             continue;
         }
         classes += 1;
-        let p = if predicted > 0 {
-            tp / predicted as f64
-        } else {
-            0.0
-        };
-        let r = if actual > 0 { tp / actual as f64 } else { 0.0 };
-        if p + r > 0.0 {
+        if tp > 0.0 {
+            let (p, r) = (tp / predicted as f64, tp / actual as f64);
             sum += 2.0 * p * r / (p + r);
         }
     }

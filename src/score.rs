@@ -6,7 +6,7 @@ use crate::attribute::{attribute_article, Attribution};
 use crate::error::ModelError;
 use crate::ingest::{Article, Layout};
 use crate::model::{TargetItem, Tone, ToneModel};
-use crate::report::{ArticleFields, Row, RowAttribution, TargetTone};
+use crate::report::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
 
 /// How many sentences are scored per call to the model; bounds memory on large inputs while
@@ -59,6 +59,8 @@ pub fn row(
         tone: tone.tone,
         label: tone.label,
         probs: tone.probs,
+        quad: tone.quad.map(|q| q.label),
+        quad_probs: tone.quad.map(|q| QuadProbs::from_array(q.probs)),
         model: model.to_string(),
         truncated: tone.truncated,
         attribution: attribution.map(|at| RowAttribution {

@@ -1,8 +1,9 @@
 //! Aggregate: rhetoric per actor and period from scored, attributed rows. For each actor × period
 //! as speaker ("rhetoric by"), as target ("rhetoric toward"), and per dyad speaker → target:
 //! sentences, articles, mean tone, standard deviation, 95% confidence interval (Student t), and
-//! the shares of negative and positive sentences; weighted per sentence or per article (each
-//! article's mean counts once).
+//! the shares of negative and positive sentences, and the shares of the quad classes (verbal /
+//! material cooperation / conflict, as GDELT users chart QuadClass counts); weighted per
+//! sentence or per article (each article's mean counts once).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use ndarray::Array1;
 use serde::Serialize;
 
-use crate::model::Label;
+use crate::model::{Label, Quad};
 use crate::report::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,6 +74,48 @@ pub struct Stat {
     pub ci_high: f64,
     pub share_negative: f64,
     pub share_positive: f64,
+    /// Shares of the quad classes among the cell's sentences that have one (GDELT-style
+    /// QuadClass shares); absent when the rows carry no quad (e.g. VADER rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quad: Option<QuadShares>,
+}
+
+/// Shares of the five quad classes in a cell (they sum to 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QuadShares {
+    pub verbal_cooperation: f64,
+    pub material_cooperation: f64,
+    pub verbal_conflict: f64,
+    pub material_conflict: f64,
+    pub none: f64,
+}
+
+impl QuadShares {
+    fn from_array(a: [f64; 5]) -> Self {
+        QuadShares {
+            verbal_cooperation: a[0],
+            material_cooperation: a[1],
+            verbal_conflict: a[2],
+            material_conflict: a[3],
+            none: a[4],
+        }
+    }
+
+    /// The shares in [`Quad::ALL`] order.
+    pub fn as_array(&self) -> [f64; 5] {
+        [
+            self.verbal_cooperation,
+            self.material_cooperation,
+            self.verbal_conflict,
+            self.material_conflict,
+            self.none,
+        ]
+    }
+
+    /// The share of one class.
+    pub fn get(&self, q: Quad) -> f64 {
+        self.as_array()[q.index()]
+    }
 }
 
 /// Two-sided 95% Student t critical values for 1..=30 degrees of freedom.
@@ -93,10 +136,43 @@ fn t95(df: usize) -> f64 {
 /// (by, actor, speaker, target, period)
 type CellKey = (By, String, Option<String>, Option<String>, String);
 
-#[derive(Default)]
-struct Cell {
-    /// (article, tone, label) per sentence.
-    obs: Vec<(String, f64, Label)>,
+/// One sentence's contribution to a cell.
+struct Obs {
+    article: String,
+    tone: f64,
+    label: Label,
+    quad: Option<Quad>,
+}
+
+/// What one unit of weight (a sentence, or an article's mean) contributes.
+struct Unit {
+    tone: f64,
+    negative: f64,
+    positive: f64,
+    /// Quad shares, when the unit has sentences with a quad.
+    quad: Option<[f64; 5]>,
+}
+
+impl Unit {
+    /// The mean of a group of sentences (one sentence, or one article's).
+    fn of(obs: &[&Obs]) -> Unit {
+        let n = obs.len() as f64;
+        let share = |l: Label| obs.iter().filter(|o| o.label == l).count() as f64 / n;
+        let quads: Vec<Quad> = obs.iter().filter_map(|o| o.quad).collect();
+        let quad = (!quads.is_empty()).then(|| {
+            let mut a = [0f64; 5];
+            for q in &quads {
+                a[q.index()] += 1.0 / quads.len() as f64;
+            }
+            a
+        });
+        Unit {
+            tone: obs.iter().map(|o| o.tone).sum::<f64>() / n,
+            negative: share(Label::Negative),
+            positive: share(Label::Positive),
+            quad,
+        }
+    }
 }
 
 /// Aggregates rows; rows without a date or without attribution are skipped (their number is
@@ -107,7 +183,7 @@ pub fn aggregate(
     weight: Weight,
     which: &[By],
 ) -> (Vec<Stat>, usize) {
-    let mut cells: BTreeMap<CellKey, Cell> = BTreeMap::new();
+    let mut cells: BTreeMap<CellKey, Vec<Obs>> = BTreeMap::new();
     let mut skipped = 0;
     for r in rows {
         let (Some(a), Some(at)) = (&r.article, &r.attribution) else {
@@ -119,45 +195,30 @@ pub fn aggregate(
             continue;
         };
         let p = period.key(date);
-        let mut add = |by: By,
-                       actor: String,
-                       s: Option<String>,
-                       t: Option<String>,
-                       tone: f32,
-                       label: Label| {
-            if which.contains(&by) {
+        let mut add = |key: (By, String, Option<String>, Option<String>), tone: f32, label| {
+            if which.contains(&key.0) {
                 cells
-                    .entry((by, actor, s, t, p.clone()))
+                    .entry((key.0, key.1, key.2, key.3, p.clone()))
                     .or_default()
-                    .obs
-                    .push((a.article.clone(), tone as f64, label));
+                    .push(Obs {
+                        article: a.article.clone(),
+                        tone: tone as f64,
+                        label,
+                        quad: r.quad,
+                    });
             }
         };
         if let Some(s) = &at.speaker {
-            add(
-                By::Speaker,
-                s.clone(),
-                Some(s.clone()),
-                None,
-                r.tone,
-                r.label,
-            );
+            let key = (By::Speaker, s.clone(), Some(s.clone()), None);
+            add(key, r.tone, r.label);
         }
         for t in &at.targets {
-            add(
-                By::Target,
-                t.actor.clone(),
-                None,
-                Some(t.actor.clone()),
-                t.tone,
-                t.label,
-            );
+            let key = (By::Target, t.actor.clone(), None, Some(t.actor.clone()));
+            add(key, t.tone, t.label);
             if let Some(s) = &at.speaker {
+                let dyad = format!("{s}->{}", t.actor);
                 add(
-                    By::Dyad,
-                    format!("{s}->{}", t.actor),
-                    Some(s.clone()),
-                    Some(t.actor.clone()),
+                    (By::Dyad, dyad, Some(s.clone()), Some(t.actor.clone())),
                     t.tone,
                     t.label,
                 );
@@ -166,85 +227,74 @@ pub fn aggregate(
     }
     let stats = cells
         .into_iter()
-        .map(|((by, actor, speaker, target, period), cell)| {
-            let mut articles: BTreeMap<&str, Vec<(f64, Label)>> = BTreeMap::new();
-            for (art, tone, label) in &cell.obs {
-                articles
-                    .entry(art.as_str())
-                    .or_default()
-                    .push((*tone, *label));
-            }
-            let share = |xs: &[(f64, Label)], l: Label| {
-                xs.iter().filter(|x| x.1 == l).count() as f64 / xs.len() as f64
-            };
-            let (values, neg, pos): (Vec<f64>, f64, f64) = match weight {
-                Weight::Sentence => (
-                    cell.obs.iter().map(|o| o.1).collect(),
-                    cell.obs.iter().filter(|o| o.2 == Label::Negative).count() as f64
-                        / cell.obs.len() as f64,
-                    cell.obs.iter().filter(|o| o.2 == Label::Positive).count() as f64
-                        / cell.obs.len() as f64,
-                ),
-                Weight::Article => {
-                    let means: Vec<f64> = articles
-                        .values()
-                        .map(|xs| xs.iter().map(|x| x.0).sum::<f64>() / xs.len() as f64)
-                        .collect();
-                    let n = articles.len() as f64;
-                    (
-                        means,
-                        articles
-                            .values()
-                            .map(|xs| share(xs, Label::Negative))
-                            .sum::<f64>()
-                            / n,
-                        articles
-                            .values()
-                            .map(|xs| share(xs, Label::Positive))
-                            .sum::<f64>()
-                            / n,
-                    )
-                }
-            };
-            let v = Array1::from(values);
-            let n = v.len();
-            let mean = v.mean().unwrap_or(0.0);
-            let sd = if n > 1 { v.std(1.0) } else { 0.0 };
-            let half = if n > 1 {
-                t95(n - 1) * sd / (n as f64).sqrt()
-            } else {
-                0.0
-            };
-            let r4 = |x: f64| (x * 1e4).round() / 1e4;
-            Stat {
-                by,
-                actor,
-                speaker,
-                target,
-                period,
-                sentences: cell.obs.len(),
-                articles: articles.len(),
-                mean_tone: r4(mean),
-                sd: r4(sd),
-                ci_low: r4(mean - half),
-                ci_high: r4(mean + half),
-                share_negative: r4(neg),
-                share_positive: r4(pos),
-            }
-        })
+        .map(|(key, obs)| Stat::from_obs(key, &obs, weight))
         .collect();
     (stats, skipped)
+}
+
+impl Stat {
+    /// The statistics of one cell: per sentence, or per article (each article's mean once).
+    fn from_obs(key: CellKey, obs: &[Obs], weight: Weight) -> Stat {
+        let (by, actor, speaker, target, period) = key;
+        let mut articles: BTreeMap<&str, Vec<&Obs>> = BTreeMap::new();
+        for o in obs {
+            articles.entry(o.article.as_str()).or_default().push(o);
+        }
+        let units: Vec<Unit> = match weight {
+            Weight::Sentence => obs.iter().map(|o| Unit::of(&[o])).collect(),
+            Weight::Article => articles.values().map(|g| Unit::of(g)).collect(),
+        };
+        let v = Array1::from(units.iter().map(|u| u.tone).collect::<Vec<_>>());
+        let n = v.len();
+        let mean = v.mean().unwrap_or(0.0);
+        let sd = if n > 1 { v.std(1.0) } else { 0.0 };
+        let half = if n > 1 {
+            t95(n - 1) * sd / (n as f64).sqrt()
+        } else {
+            0.0
+        };
+        let r4 = |x: f64| (x * 1e4).round() / 1e4;
+        let avg = |f: &dyn Fn(&Unit) -> f64| r4(units.iter().map(f).sum::<f64>() / n as f64);
+        let with_quad: Vec<[f64; 5]> = units.iter().filter_map(|u| u.quad).collect();
+        let quad = (!with_quad.is_empty()).then(|| {
+            let mut a = [0f64; 5];
+            for (k, slot) in a.iter_mut().enumerate() {
+                *slot = r4(with_quad.iter().map(|q| q[k]).sum::<f64>() / with_quad.len() as f64);
+            }
+            QuadShares::from_array(a)
+        });
+        Stat {
+            by,
+            actor,
+            speaker,
+            target,
+            period,
+            sentences: obs.len(),
+            articles: articles.len(),
+            mean_tone: r4(mean),
+            sd: r4(sd),
+            ci_low: r4(mean - half),
+            ci_high: r4(mean + half),
+            share_negative: avg(&|u| u.negative),
+            share_positive: avg(&|u| u.positive),
+            quad,
+        }
+    }
 }
 
 /// CSV with a header, numbers rounded to 4 decimals.
 pub fn to_csv(stats: &[Stat]) -> String {
     let mut out = String::from(
-        "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive\n",
+        "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event\n",
     );
     let r = |x: f64| format!("{:.4}", x);
     for s in stats {
+        let quad = match &s.quad {
+            Some(q) => q.as_array().map(r).join(","),
+            None => ",,,,".to_string(),
+        };
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             serde_json::to_value(s.by)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
@@ -260,7 +310,8 @@ pub fn to_csv(stats: &[Stat]) -> String {
             r(s.ci_low),
             r(s.ci_high),
             r(s.share_negative),
-            r(s.share_positive)
+            r(s.share_positive),
+            quad
         );
     }
     out

@@ -282,11 +282,15 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
             if !REPORTING.contains(&lw) {
                 continue;
             }
-            // Pronoun subject: "he said", "she added".
-            let prev = wi.checked_sub(1).map(|k| ws[k].lower.as_str());
-            if matches!(prev, Some("he" | "she")) {
-                if let Some(p) = last_person {
-                    speaker = Some(p);
+            // Pronoun subject: "he said", "she added", "he still praised Kim" (up to two
+            // words between, no mention in between).
+            let pronoun = ws[wi.saturating_sub(3)..wi]
+                .iter()
+                .rev()
+                .find(|p| p.lower == "he" || p.lower == "she");
+            if let (Some(p), Some(person)) = (pronoun, last_person) {
+                if !ms.iter().any(|m| m.0 >= p.end && m.1 <= w.start) {
+                    speaker = Some(person);
                     break;
                 }
             }
@@ -302,8 +306,14 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
                 speaker = Some(m.2);
                 break;
             }
-            // Inverted: `…," said Kim.`
-            if let Some(m) = ms.iter().find(|m| m.0 >= w.end && m.0 <= w.end + 1) {
+            // Inverted: `…," said Kim.` (only after a quote or comma: in "praised Kim", Kim
+            // is the object).
+            let before = span.text.chars().take(w.start).collect::<String>();
+            let inverted = before.trim_end().ends_with([',', '"', '”', '\'', '’']);
+            if let Some(m) = ms
+                .iter()
+                .find(|m| inverted && m.0 >= w.end && m.0 <= w.end + 1)
+            {
                 if !is_agency(m.2) {
                     speaker = Some(m.2);
                     break;
@@ -429,6 +439,20 @@ mod tests {
         let a = run("Kim Jong Un spoke. KCNA said Kim ordered more drills against Japan.");
         assert_eq!(a[1].speaker.as_deref(), Some("kim-jong-un"));
         assert_eq!(a[1].targets, ["japan"]);
+    }
+
+    #[test]
+    fn a_pronoun_subject_speaks_even_with_an_adverb_before_the_verb() {
+        let a = run("Trump met Kim Jong Un in Hanoi. He still praised Kim.");
+        assert_eq!(a[1].speaker.as_deref(), Some("donald-trump"));
+        assert_eq!(a[1].targets, vec!["kim-jong-un".to_string()]);
+    }
+
+    #[test]
+    fn the_object_of_a_reporting_verb_is_not_its_speaker() {
+        let a = run("Trump praised Kim Jong Un. Officials praised Kim Jong Un again.");
+        assert_eq!(a[0].speaker.as_deref(), Some("donald-trump"));
+        assert_eq!(a[1].speaker, None);
     }
 
     #[test]

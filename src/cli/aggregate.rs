@@ -107,15 +107,9 @@ pub fn run(args: AggregateArgs) -> Result<i32> {
         AggFormat::Csv => to_csv(&stats),
         AggFormat::Json => serde_json::to_string_pretty(&stats)? + "\n",
     };
-    match &args.output {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
-        None => {
-            use std::io::Write;
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-        }
-    }
+    let mut sink = super::output::Sink::open(args.output.as_deref())?;
+    std::io::Write::write_all(&mut sink, text.as_bytes()).context("cannot write output")?;
+    sink.commit()?;
     if skipped > 0 {
         eprintln!(
             "rhetor: skipped {skipped} sentence(s) without a date (undated articles, or lines)"

@@ -50,7 +50,7 @@ pub struct BenchArgs {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    super::output::write_file(path, text.as_bytes())
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {

@@ -9,7 +9,7 @@ use rhetor::attribute::registry::Registry;
 use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
-use rhetor::report::chart::Chart;
+use rhetor::report::chart::{Chart, Metric};
 use rhetor::score::score_articles;
 
 use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
@@ -36,6 +36,10 @@ pub struct ChartArgs {
     /// Chart rhetoric by actors (speaker) or toward them (target).
     #[arg(long, value_enum, default_value_t = By::Speaker)]
     pub by: By,
+    /// What to plot: mean tone, or the share of a quad class (cooperation, conflict, or one of
+    /// the four CAMEO quad classes); quad shares need rows from a model with a quad head.
+    #[arg(long, value_enum, default_value_t = Metric::Tone)]
+    pub metric: Metric,
     /// How many actors (the most frequent), at most 8.
     #[arg(long, default_value_t = 4)]
     pub top: usize,
@@ -96,15 +100,21 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         failed = bad > 0;
         rows
     };
-    let chart = Chart::build(&rows, args.period, args.by, args.top, &args.actor);
+    let chart = Chart::build(
+        &rows,
+        args.period,
+        args.by,
+        args.metric,
+        args.top,
+        &args.actor,
+    );
     print!("{}", chart.terminal(args.width));
     if let Some(p) = &args.svg {
-        std::fs::write(p, chart.svg()).with_context(|| format!("cannot write {}", p.display()))?;
+        super::output::write_file(p, chart.svg().as_bytes())?;
         eprintln!("rhetor: wrote {}", p.display());
     }
     if let Some(p) = &args.html {
-        std::fs::write(p, chart.html("rhetor: rhetoric over time"))
-            .with_context(|| format!("cannot write {}", p.display()))?;
+        super::output::write_file(p, chart.html("rhetor: rhetoric over time").as_bytes())?;
         eprintln!("rhetor: wrote {}", p.display());
     }
     Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })

@@ -5,6 +5,7 @@ mod aggregate;
 mod bench;
 mod chart;
 mod models;
+mod output;
 mod progress;
 mod score;
 mod train;
@@ -38,6 +39,7 @@ pub enum Command {
 /// Runs the command line; returns the exit code.
 pub fn run() -> Result<i32> {
     let cli = Cli::parse();
+    output::remove_partial_files_on_signal();
     match cli.command {
         Command::Score(a) => score::run(a),
         Command::Bench(a) => bench::run(a),

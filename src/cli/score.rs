@@ -12,6 +12,7 @@ use rhetor::model::transformer::Settings;
 use rhetor::report::{reporter, Format};
 use rhetor::score::score_articles;
 
+use super::output::Sink;
 use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
 
 /// Score the tone of every sentence of dated news articles.
@@ -102,21 +103,10 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     } else {
         Format::Jsonl
     });
-    let (out, tmp): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
-        Some(path) => {
-            let tmp = path.with_extension("partial");
-            let f = std::fs::File::create(&tmp)
-                .with_context(|| format!("cannot create output file {}", tmp.display()))?;
-            (Box::new(std::io::BufWriter::new(f)), Some(tmp))
-        }
-        None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            None,
-        ),
-    };
-    let mut rep = reporter(format, out);
-    let pb = progress::bar(args.quiet, 0, "scoring");
     let target = super::load_target_model(&args.target_model, args.batch_size as usize)?;
+    let mut sink = Sink::open(args.output.as_deref())?;
+    let mut rep = reporter(format, Box::new(&mut sink));
+    let pb = progress::bar(args.quiet, 0, "scoring");
     let n = score_articles(
         &ingested.articles,
         model.as_ref(),
@@ -130,11 +120,8 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     )?;
     rep.finish().context("cannot write output")?;
     drop(rep);
+    sink.commit()?;
     pb.finish_and_clear();
-    if let (Some(tmp), Some(path)) = (tmp, &args.output) {
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
-    }
     if !args.quiet && !to_terminal {
         eprintln!(
             "rhetor: scored {n} units from {} article(s){}",
@@ -204,14 +191,8 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
     let pb = progress::bar(args.quiet, items.len() as u64, "targets");
     let tones = model.score_targets(&refs, &|k| pb.set_position(k as u64))?;
     pb.finish_and_clear();
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .with_context(|| format!("cannot create output file {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let r4 = |x: f32| (x * 10_000.0).round() / 10_000.0;
+    let mut out = Sink::open(args.output.as_deref())?;
+    let r4 = |x: f32| (x as f64 * 10_000.0).round() / 10_000.0;
     for (t, tone) in items.iter().zip(&tones) {
         let mention: String = t.text.chars().skip(t.from).take(t.to - t.from).collect();
         let row = serde_json::json!({
@@ -224,6 +205,6 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
         serde_json::to_writer(&mut out, &row)?;
         out.write_all(b"\n")?;
     }
-    out.flush()?;
+    out.commit()?;
     Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
 }

@@ -54,7 +54,14 @@ pub struct TrainArgs {
     /// Weight of the tone regression loss against the class loss.
     #[arg(long, default_value_t = 1.0)]
     pub tone_weight: f64,
-    /// Labeled training files (a fraction is held out for validation).
+    /// Weight of the quad-class loss (rows with a `quad` field) against the class loss.
+    #[arg(long, default_value_t = 0.5)]
+    pub quad_weight: f64,
+    /// Target method: do not wrap the mention in marker tokens (mention pooling only).
+    #[arg(long)]
+    pub no_markers: bool,
+    /// Labeled training files (a fraction is held out for validation). A file given twice
+    /// weighs twice in training (its held-out rows still count once).
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
     /// Labeled files used only for validation.
@@ -184,6 +191,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
                 lr: args.lr,
                 top_layers: args.top_layers,
                 tone_weight: args.tone_weight,
+                quad_weight: args.quad_weight,
                 ..FinetuneConfig::default()
             };
             train_finetune(&cfg, &ft, &report)
@@ -201,6 +209,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
                 seed: cfg.seed,
                 calib_fraction: cfg.calib_fraction,
                 max_length: cfg.max_length,
+                markers: !args.no_markers,
                 command: cfg.command.clone(),
             };
             let ft = FinetuneConfig {
@@ -224,13 +233,16 @@ pub fn run(args: TrainArgs) -> Result<i32> {
     .with_context(|| format!("training {} failed", args.out.display()))?;
     pb.finish_and_clear();
     println!("wrote {} ({})", args.out.display(), manifest.description);
-    if manifest.validation.get("target_model").is_some() {
-        for k in ["target_model", "sentence_tone_baseline"] {
-            let m = &manifest.validation[k];
-            println!(
-                "{k:<24} rows {:>5}  macro_f1 {:>6}  accuracy {:>6}  ece {:>6}",
-                m["rows"], m["macro_f1"], m["accuracy"], m["ece"]
-            );
+    if args.method == Method::Target {
+        let files = manifest.validation.as_object().cloned().unwrap_or_default();
+        for (file, v) in files {
+            for k in ["target_model", "sentence_tone_baseline"] {
+                let m = &v[k];
+                println!(
+                    "{file:<36} {k:<24} rows {:>5}  macro_f1 {:>6}  accuracy {:>6}  ece {:>6}",
+                    m["rows"], m["macro_f1"], m["accuracy"], m["ece"]
+                );
+            }
         }
         return Ok(EXIT_OK);
     }

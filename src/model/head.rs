@@ -19,16 +19,28 @@ fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Linear tone regression + 3-class softmax over a `dim`-sized feature vector.
+/// Linear tone regression + 3-class softmax over a `dim`-sized feature vector, and optionally a
+/// 5-class quad softmax.
 pub struct LinearHead {
     pub vs: nn::VarStore,
     pub tone: nn::Linear,
     pub class: nn::Linear,
+    pub quad: Option<nn::Linear>,
+}
+
+/// What a head computes for a batch of features.
+pub struct HeadOutput {
+    /// `[n]` tone (for the target head: P(positive) − P(negative)).
+    pub tone: Tensor,
+    /// `[n, 3]` class logits.
+    pub logits: Tensor,
+    /// `[n, 5]` quad logits, for heads that have a quad classifier.
+    pub quad: Option<Tensor>,
 }
 
 impl LinearHead {
-    /// A fresh head (zero-initialised) for training.
-    pub fn new(dim: i64) -> Self {
+    /// A fresh head (zero-initialised) for training; `quad` adds the quad classifier.
+    pub fn new(dim: i64, quad: bool) -> Self {
         let vs = nn::VarStore::new(Device::Cpu);
         let cfg = nn::LinearConfig {
             ws_init: nn::Init::Const(0.0),
@@ -37,12 +49,18 @@ impl LinearHead {
         };
         let tone = nn::linear(vs.root() / "tone", dim, 1, cfg);
         let class = nn::linear(vs.root() / "class", dim, 3, cfg);
-        LinearHead { vs, tone, class }
+        let quad = quad.then(|| nn::linear(vs.root() / "quad", dim, 5, cfg));
+        LinearHead {
+            vs,
+            tone,
+            class,
+            quad,
+        }
     }
 
     /// Loads trained weights; the sizes must match `dim`.
-    pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
-        let mut head = LinearHead::new(dim);
+    pub fn load(path: &Path, dim: i64, quad: bool) -> Result<Self, ModelError> {
+        let mut head = LinearHead::new(dim, quad);
         load_weights(&mut head.vs, path)?;
         Ok(head)
     }
@@ -51,11 +69,13 @@ impl LinearHead {
         self.vs.save(path).map_err(ModelError::from)
     }
 
-    /// `[n, dim] -> ([n] tone, [n, 3] logits)`.
-    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let tone = self.tone.forward(x).squeeze_dim(-1);
-        let logits = self.class.forward(x);
-        (tone, logits)
+    /// `[n, dim]` features → tone, class logits and (when present) quad logits.
+    pub fn forward(&self, x: &Tensor) -> HeadOutput {
+        HeadOutput {
+            tone: self.tone.forward(x).squeeze_dim(-1),
+            logits: self.class.forward(x),
+            quad: self.quad.as_ref().map(|q| q.forward(x)),
+        }
     }
 }
 
@@ -116,16 +136,27 @@ pub enum AnyHead {
 }
 
 impl AnyHead {
-    /// `[n, dim]` sentence features (for a target head: `[n, 2 × dim]`) → (tone, logits); the
-    /// target head's tone is P(positive) − P(negative).
-    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+    /// `[n, dim]` sentence features (for a target head: `[n, 2 × dim]`) → tone, logits and
+    /// quad logits; the target head's tone is P(positive) − P(negative).
+    pub fn forward(&self, x: &Tensor) -> HeadOutput {
         match self {
             AnyHead::Linear(h) => h.forward(x),
-            AnyHead::Mlp(h) => h.forward_t(x, false),
+            AnyHead::Mlp(h) => {
+                let (tone, logits) = h.forward_t(x, false);
+                HeadOutput {
+                    tone,
+                    logits,
+                    quad: None,
+                }
+            }
             AnyHead::Target(h) => {
                 let logits = h.class.forward(x);
                 let p = logits.softmax(-1, Kind::Float);
-                (p.select(1, 2) - p.select(1, 0), logits)
+                HeadOutput {
+                    tone: p.select(1, 2) - p.select(1, 0),
+                    logits,
+                    quad: None,
+                }
             }
         }
     }

@@ -70,6 +70,25 @@ pub struct Head {
     /// Fine-tuned encoder tensors loaded over the base (fp16 allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<FileRef>,
+    /// `label` is neutral exactly when |tone| < this band (fitted on the calibration split).
+    #[serde(default = "default_band")]
+    pub neutral_band: f64,
+    /// The head also has a 5-class quad classifier (`quad.weight`, `quad.bias`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quad: bool,
+    /// Softmax temperature of the quad classifier.
+    #[serde(default = "one")]
+    pub quad_temperature: f64,
+    /// Target models: the mention is wrapped in marker tokens (`<` … `>`) before encoding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub markers: bool,
+}
+
+/// The neutral band of models trained before bands were fitted (the data's own band).
+pub const DEFAULT_NEUTRAL_BAND: f64 = 0.125;
+
+fn default_band() -> f64 {
+    DEFAULT_NEUTRAL_BAND
 }
 
 /// A file in the model folder with its checksum.

@@ -88,15 +88,93 @@ impl Probs {
     }
 }
 
+/// The event-data dimension of a sentence: the CAMEO QuadClass (as used by GDELT and ICEWS) of
+/// the event or speech act it reports, or `None` when it reports no interaction. See
+/// data/rhetoric/GUIDE.md for the mapping of the 20 CAMEO root codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quad {
+    /// CAMEO roots 01-05: statements, appeals, intent to cooperate, consultations, diplomacy.
+    VerbalCooperation,
+    /// CAMEO roots 06-08: material cooperation, aid, yielding.
+    MaterialCooperation,
+    /// CAMEO roots 09-13: investigations, demands, disapproval, rejection, threats.
+    VerbalConflict,
+    /// CAMEO roots 14-20: protests, force posture, reduced relations, coercion, assault, fighting.
+    MaterialConflict,
+    /// No interaction between actors (statistics, background).
+    None,
+}
+
+impl Quad {
+    /// The five classes, in the order of [`QuadScore::probs`].
+    pub const ALL: [Quad; 5] = [
+        Quad::VerbalCooperation,
+        Quad::MaterialCooperation,
+        Quad::VerbalConflict,
+        Quad::MaterialConflict,
+        Quad::None,
+    ];
+
+    /// The name used in JSON, CSV and the corpus (`verbal_cooperation`, …, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quad::VerbalCooperation => "verbal_cooperation",
+            Quad::MaterialCooperation => "material_cooperation",
+            Quad::VerbalConflict => "verbal_conflict",
+            Quad::MaterialConflict => "material_conflict",
+            Quad::None => "none",
+        }
+    }
+
+    /// Parses a class name as written by [`Quad::as_str`].
+    pub fn parse(name: &str) -> Option<Quad> {
+        Quad::ALL.into_iter().find(|q| q.as_str() == name)
+    }
+
+    /// Position in [`Quad::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The quad class of a sentence and the five class probabilities (in [`Quad::ALL`] order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuadScore {
+    pub label: Quad,
+    pub probs: [f32; 5],
+}
+
+impl QuadScore {
+    /// The arg-max class of `probs`.
+    pub fn from_probs(probs: [f32; 5]) -> Self {
+        let mut best = 0;
+        for i in 1..5 {
+            if probs[i] > probs[best] {
+                best = i;
+            }
+        }
+        QuadScore {
+            label: Quad::ALL[best],
+            probs,
+        }
+    }
+}
+
 /// The tone of one unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
     /// -1 (hostile, negative) .. 1 (warm, positive).
     pub tone: f32,
+    /// The class of `tone`: neutral exactly when |tone| is inside the model's neutral band, so
+    /// the label never disagrees with the tone's sign.
     pub label: Label,
+    /// The classifier's temperature-scaled class probabilities.
     pub probs: Probs,
     /// The unit had more tokens than the model's maximum length; the tail was not seen.
     pub truncated: bool,
+    /// The quad class, for models that have a quad head.
+    pub quad: Option<QuadScore>,
 }
 
 /// Loads a model by `--model` value: `vader` is the lexicon baseline; anything else is a

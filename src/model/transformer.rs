@@ -11,7 +11,7 @@ use super::encoder::pad_masks;
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, HeadKind, Manifest, ToneSource};
-use super::{Label, Probs, Progress, TargetItem, Tone, ToneModel};
+use super::{Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel};
 use crate::error::ModelError;
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
 
@@ -225,9 +225,11 @@ impl TransformerModel {
             });
         }
         let head = match manifest.head.kind {
-            HeadKind::Linear | HeadKind::Finetuned => {
-                AnyHead::Linear(LinearHead::load(&head_path, encoder.dim())?)
-            }
+            HeadKind::Linear | HeadKind::Finetuned => AnyHead::Linear(LinearHead::load(
+                &head_path,
+                encoder.dim(),
+                manifest.head.quad,
+            )?),
             HeadKind::Mlp => AnyHead::Mlp(MlpHead::load(
                 &head_path,
                 encoder.dim(),
@@ -251,32 +253,57 @@ impl TransformerModel {
             .clamp(2, 512)
     }
 
-    /// Tones from pooled features `[n, hidden]`.
-    pub fn tones_from_features(&self, features: &Tensor, truncated: &[bool]) -> Vec<Tone> {
-        let (tone, logits) = tch::no_grad(|| self.head.forward(features));
-        let probs = probabilities(&logits, self.manifest.head.temperature);
-        let n = truncated.len();
-        let tone: Vec<f32> = Vec::<f32>::try_from(tone.to_kind(Kind::Float).contiguous().view(-1))
-            .unwrap_or_else(|_| vec![0.0; n]);
-        let probs: Vec<f32> = Vec::<f32>::try_from(probs.contiguous().view(-1))
-            .unwrap_or_else(|_| vec![1.0 / 3.0; n * 3]);
-        (0..n)
+    /// Tones from pooled features `[n, hidden]`: the tone (regression or probabilities, as the
+    /// manifest says), its label by the neutral band, the class probabilities and the quad.
+    pub fn tones_from_features(
+        &self,
+        features: &Tensor,
+        truncated: &[bool],
+    ) -> Result<Vec<Tone>, ModelError> {
+        let head = &self.manifest.head;
+        let out = tch::no_grad(|| self.head.forward(features));
+        let probs = rows::<3>(&probabilities(&out.logits, head.temperature))?;
+        let tone = floats(&out.tone)?;
+        let quad = match &out.quad {
+            Some(q) => Some(rows::<5>(&probabilities(q, head.quad_temperature))?),
+            None => None,
+        };
+        let band = head.neutral_band as f32;
+        Ok((0..truncated.len())
             .map(|i| {
-                let p = Probs::from_array([probs[3 * i], probs[3 * i + 1], probs[3 * i + 2]]);
-                let t = match self.manifest.head.tone {
+                let p = Probs::from_array(probs[i]);
+                let t = match head.tone {
                     ToneSource::Regression => tone[i].clamp(-1.0, 1.0),
                     ToneSource::Probabilities => p.positive - p.negative,
                 };
-                let label: Label = p.argmax();
                 Tone {
                     tone: t,
-                    label,
+                    label: Label::from_tone(t, band),
                     probs: p,
                     truncated: truncated[i],
+                    quad: quad.as_ref().map(|q| QuadScore::from_probs(q[i])),
                 }
             })
-            .collect()
+            .collect())
     }
+}
+
+/// The values of a tensor as f32, or an error (never invented numbers).
+fn floats(t: &Tensor) -> Result<Vec<f32>, ModelError> {
+    Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).map_err(ModelError::from)
+}
+
+/// The rows of a `[n, N]` tensor.
+fn rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, ModelError> {
+    let flat = floats(t)?;
+    Ok(flat
+        .chunks_exact(N)
+        .map(|c| {
+            let mut a = [0f32; N];
+            a.copy_from_slice(c);
+            a
+        })
+        .collect())
 }
 
 /// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
@@ -349,9 +376,13 @@ impl TransformerModel {
         let enc: Vec<(Encoding, Vec<i64>)> = items
             .iter()
             .map(|i| {
-                self.encoder
-                    .tokenizer
-                    .encode_span(i.text, max, i.from, i.to)
+                self.encoder.tokenizer.encode_span(
+                    i.text,
+                    max,
+                    i.from,
+                    i.to,
+                    self.manifest.head.markers,
+                )
             })
             .collect();
         let mut order: Vec<usize> = (0..items.len()).collect();
@@ -364,7 +395,7 @@ impl TransformerModel {
             let feats = target_features(&self.encoder, &seqs, &masks, false)?;
             let truncated: Vec<bool> = chunk.iter().map(|&k| enc[k].0.truncated).collect();
             for (t, &k) in self
-                .tones_from_features(&feats, &truncated)
+                .tones_from_features(&feats, &truncated)?
                 .into_iter()
                 .zip(chunk)
             {
@@ -448,6 +479,6 @@ impl ToneModel for TransformerModel {
         let features = self
             .encoder
             .embed_sorted(&encodings, self.settings.batch_size, progress)?;
-        Ok(self.tones_from_features(&features, &truncated))
+        self.tones_from_features(&features, &truncated)
     }
 }

@@ -664,6 +664,7 @@ impl ToneModel for Vader {
                 label,
                 probs: Probs::from_array([s.neg as f32, s.neu as f32, s.pos as f32]),
                 truncated: false,
+                quad: None,
             });
             if k % 4096 == 4095 {
                 progress(k + 1);

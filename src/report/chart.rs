@@ -17,9 +17,77 @@ pub struct Series {
 /// Evidence sentences: (tone, text, article, date).
 pub type Evidence = Vec<(f32, String, String, String)>;
 
+/// The value a chart plots per actor and period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    /// Mean tone with its 95% confidence band (−1 hostile … +1 warm).
+    Tone,
+    /// Share of sentences that report cooperation (verbal or material quad classes).
+    Cooperation,
+    /// Share of sentences that report conflict (verbal or material quad classes).
+    Conflict,
+    /// Share of verbal cooperation (CAMEO 01–05).
+    VerbalCooperation,
+    /// Share of material cooperation (CAMEO 06–08).
+    MaterialCooperation,
+    /// Share of verbal conflict (CAMEO 09–13).
+    VerbalConflict,
+    /// Share of material conflict (CAMEO 14–20).
+    MaterialConflict,
+}
+
+impl Metric {
+    /// The plotted value of a cell; `None` for a quad share when the rows carry no quad.
+    pub fn value(self, st: &Stat) -> Option<f64> {
+        use crate::model::Quad as Q;
+        let q = |classes: &[Q]| st.quad.map(|s| classes.iter().map(|&c| s.get(c)).sum());
+        match self {
+            Metric::Tone => Some(st.mean_tone),
+            Metric::Cooperation => q(&[Q::VerbalCooperation, Q::MaterialCooperation]),
+            Metric::Conflict => q(&[Q::VerbalConflict, Q::MaterialConflict]),
+            Metric::VerbalCooperation => q(&[Q::VerbalCooperation]),
+            Metric::MaterialCooperation => q(&[Q::MaterialCooperation]),
+            Metric::VerbalConflict => q(&[Q::VerbalConflict]),
+            Metric::MaterialConflict => q(&[Q::MaterialConflict]),
+        }
+    }
+
+    /// A value on the chart's vertical axis, −1 (bottom) … +1 (top): tone as it is, a share
+    /// 0 … 1 stretched over the whole height.
+    fn axis(self, v: f64) -> f64 {
+        match self {
+            Metric::Tone => v,
+            _ => 2.0 * v - 1.0,
+        }
+    }
+
+    /// What the axis shows, for titles.
+    fn describe(self) -> &'static str {
+        match self {
+            Metric::Tone => "mean tone",
+            Metric::Cooperation => "share of cooperation (verbal + material)",
+            Metric::Conflict => "share of conflict (verbal + material)",
+            Metric::VerbalCooperation => "share of verbal cooperation",
+            Metric::MaterialCooperation => "share of material cooperation",
+            Metric::VerbalConflict => "share of verbal conflict",
+            Metric::MaterialConflict => "share of material conflict",
+        }
+    }
+
+    /// Labels of the top, middle and bottom of the axis.
+    fn ticks(self) -> [&'static str; 3] {
+        match self {
+            Metric::Tone => ["+1.0", " 0.0", "-1.0"],
+            _ => ["100%", " 50%", "  0%"],
+        }
+    }
+}
+
 /// What a chart shows.
 pub struct Chart {
     pub by: By,
+    /// The plotted value.
+    pub metric: Metric,
     pub periods: Vec<String>,
     pub series: Vec<Series>,
     /// Dyad totals over all periods: (speaker, target, sentences, mean tone).
@@ -35,7 +103,14 @@ const COLORS: [&str; 8] = [
 
 impl Chart {
     /// Builds the chart of the `top` actors (by sentences) or of `actors` when given.
-    pub fn build(rows: &[Row], period: Period, by: By, top: usize, actors: &[String]) -> Chart {
+    pub fn build(
+        rows: &[Row],
+        period: Period,
+        by: By,
+        metric: Metric,
+        top: usize,
+        actors: &[String],
+    ) -> Chart {
         let (stats, _) = aggregate(
             rows.iter().cloned(),
             period,
@@ -78,7 +153,7 @@ impl Chart {
                 actor: a.clone(),
                 points: stats
                     .iter()
-                    .filter(|s| s.by == by && &s.actor == a)
+                    .filter(|s| s.by == by && &s.actor == a && metric.value(s).is_some())
                     .filter_map(|s| {
                         periods
                             .iter()
@@ -135,6 +210,7 @@ impl Chart {
         }
         Chart {
             by,
+            metric,
             periods,
             series,
             dyads,
@@ -176,8 +252,8 @@ impl Chart {
         for (k, s) in self.series.iter().enumerate() {
             let sym = SYMBOLS[k];
             for w in s.points.windows(2) {
-                let (x0, y0) = (x_of(w[0].0) as f64, y_of(w[0].1.mean_tone) as f64);
-                let (x1, y1) = (x_of(w[1].0) as f64, y_of(w[1].1.mean_tone) as f64);
+                let (x0, y0) = (x_of(w[0].0) as f64, y_of(self.y(&w[0].1)) as f64);
+                let (x1, y1) = (x_of(w[1].0) as f64, y_of(self.y(&w[1].1)) as f64);
                 let steps = (x1 - x0).abs().max((y1 - y0).abs()).max(1.0) as usize;
                 for st in 1..steps {
                     let f = st as f64 / steps as f64;
@@ -191,21 +267,27 @@ impl Chart {
                 }
             }
             for (i, st) in &s.points {
-                grid[y_of(st.mean_tone)][x_of(*i)] = sym;
+                grid[y_of(self.y(st))][x_of(*i)] = sym;
             }
         }
+        let scale = match self.metric {
+            Metric::Tone => "; -1 hostile .. +1 warm",
+            _ => "; 0% .. 100%",
+        };
         let _ = writeln!(
             out,
-            "{} actor over time (mean tone per period; -1 hostile .. +1 warm)",
-            self.what()
+            "{} actor over time ({} per period{scale})",
+            self.what(),
+            self.metric.describe()
         );
+        let ticks = self.metric.ticks();
         for (r, line) in grid.iter().enumerate() {
             let label = if r == 0 {
-                "+1.0"
+                ticks[0]
             } else if r == zero {
-                " 0.0"
+                ticks[1]
             } else if r == height - 1 {
-                "-1.0"
+                ticks[2]
             } else {
                 ""
             };
@@ -242,19 +324,35 @@ impl Chart {
             let mean = s
                 .points
                 .iter()
-                .map(|p| p.1.mean_tone * p.1.sentences as f64)
+                .map(|p| self.metric.value(&p.1).unwrap_or(0.0) * p.1.sentences as f64)
                 .sum::<f64>()
                 / n.max(1) as f64;
             let _ = writeln!(
                 out,
-                "  {} {:<28} {:>4} sentences, mean {:+.2}",
-                SYMBOLS[k], s.actor, n, mean
+                "  {} {:<28} {:>4} sentences, mean {}",
+                SYMBOLS[k],
+                s.actor,
+                n,
+                self.format(mean)
             );
         }
         out
     }
 
-    /// An SVG chart: one line per actor with its 95% confidence band.
+    /// A cell's plotted value on the −1 … +1 axis.
+    fn y(&self, st: &Stat) -> f64 {
+        self.metric.axis(self.metric.value(st).unwrap_or(0.0))
+    }
+
+    /// A plotted value as text: a signed tone or a percentage.
+    fn format(&self, v: f64) -> String {
+        match self.metric {
+            Metric::Tone => format!("{v:+.2}"),
+            _ => format!("{:.0}%", v * 100.0),
+        }
+    }
+
+    /// An SVG chart: one line per actor (for tone with its 95% confidence band).
     pub fn svg(&self) -> String {
         let (w, h) = (960.0, 460.0);
         let (ml, mr, mt, mb) = (60.0, 220.0, 40.0, 70.0);
@@ -277,10 +375,20 @@ impl Chart {
         let _ = write!(s, r##"<rect width="{w}" height="{h}" fill="#ffffff"/>"##);
         let _ = write!(
             s,
-            r##"<text x="{ml}" y="22" font-size="15" font-weight="bold" fill="#222">{} actor over time (mean tone, 95% CI)</text>"##,
-            capitalise(self.what())
+            r##"<text x="{ml}" y="22" font-size="15" font-weight="bold" fill="#222">{} actor over time ({}{})</text>"##,
+            capitalise(self.what()),
+            self.metric.describe(),
+            if self.metric == Metric::Tone {
+                ", 95% CI"
+            } else {
+                ""
+            }
         );
         for t in [-1.0, -0.5, 0.0, 0.5, 1.0] {
+            let tick = match self.metric {
+                Metric::Tone => format!("{t:+.1}"),
+                _ => format!("{:.0}%", (t + 1.0) * 50.0),
+            };
             let yy = y(t);
             let (stroke, dash) = if t == 0.0 {
                 ("#888", "")
@@ -294,16 +402,20 @@ impl Chart {
             );
             let _ = write!(
                 s,
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{t:+.1}</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{tick}</text>"##,
                 ml - 8.0,
                 yy + 4.0
             );
         }
         let _ = write!(
             s,
-            r##"<text x="14" y="{:.1}" fill="#444" transform="rotate(-90 14 {:.1})" text-anchor="middle">tone (−1 hostile … +1 warm)</text>"##,
+            r##"<text x="14" y="{:.1}" fill="#444" transform="rotate(-90 14 {:.1})" text-anchor="middle">{}</text>"##,
             mt + ph / 2.0,
-            mt + ph / 2.0
+            mt + ph / 2.0,
+            match self.metric {
+                Metric::Tone => "tone (−1 hostile … +1 warm)",
+                _ => "share of sentences",
+            }
         );
         let every = (n / 12).max(1);
         for (i, p) in self.periods.iter().enumerate() {
@@ -327,7 +439,7 @@ impl Chart {
         }
         for (k, se) in self.series.iter().enumerate() {
             let c = COLORS[k % COLORS.len()];
-            if se.points.len() > 1 {
+            if se.points.len() > 1 && self.metric == Metric::Tone {
                 let mut band = String::new();
                 for (i, st) in &se.points {
                     let _ = write!(band, "{:.1},{:.1} ", x(*i), y(st.ci_high));
@@ -340,10 +452,12 @@ impl Chart {
                     r#"<polygon points="{}" fill="{c}" fill-opacity="0.12" stroke="none"/>"#,
                     band.trim()
                 );
+            }
+            if se.points.len() > 1 {
                 let line: Vec<String> = se
                     .points
                     .iter()
-                    .map(|(i, st)| format!("{:.1},{:.1}", x(*i), y(st.mean_tone)))
+                    .map(|(i, st)| format!("{:.1},{:.1}", x(*i), y(self.y(st))))
                     .collect();
                 let _ = write!(
                     s,
@@ -354,13 +468,14 @@ impl Chart {
             for (i, st) in &se.points {
                 let _ = write!(
                     s,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}"><title>{} {}: {:+.2} (n={}, 95% CI {:+.2}..{:+.2})</title></circle>"#,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}"><title>{} {}: {} (n={}, mean tone {:+.2}, 95% CI {:+.2}..{:+.2})</title></circle>"#,
                     x(*i),
-                    y(st.mean_tone),
+                    y(self.y(st)),
                     esc(&se.actor),
                     esc(&st.period),
-                    st.mean_tone,
+                    self.format(self.metric.value(st).unwrap_or(0.0)),
                     st.sentences,
+                    st.mean_tone,
                     st.ci_low,
                     st.ci_high
                 );
@@ -415,8 +530,9 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{
             for (_, st) in &se.points {
                 let _ = writeln!(
                     h,
-                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> over {} sentence(s) in {} article(s)</p>",
-                    esc(&st.period), cls(st.mean_tone), st.mean_tone, st.sentences, st.articles
+                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> over {} sentence(s) in {} article(s){}</p>",
+                    esc(&st.period), cls(st.mean_tone), st.mean_tone, st.sentences, st.articles,
+                    quad_summary(st)
                 );
                 if let Some(ev) = self.evidence.get(&(se.actor.clone(), st.period.clone())) {
                     for (tone, text, art, date) in ev {
@@ -432,6 +548,24 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{
         h.push_str("</body></html>\n");
         h
     }
+}
+
+/// " · quad: 50% verbal conflict, 25% …" for a cell with quad shares (largest first).
+fn quad_summary(st: &Stat) -> String {
+    let Some(q) = st.quad else {
+        return String::new();
+    };
+    let mut parts: Vec<(f64, &str)> = crate::model::Quad::ALL
+        .iter()
+        .map(|&c| (q.get(c), c.as_str()))
+        .filter(|p| p.0 > 0.0)
+        .collect();
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let text: Vec<String> = parts
+        .iter()
+        .map(|(v, n)| format!("{:.0}% {}", v * 100.0, n.replace('_', " ")))
+        .collect();
+    format!(" · quad: {}", text.join(", "))
 }
 
 fn cls(t: f64) -> &'static str {

@@ -30,7 +30,7 @@ impl Reporter for CsvReporter<'_> {
             self.header = true;
             writeln!(
                 self.out,
-                "article,source,date,index,start,end,tone,label,p_negative,p_neutral,p_positive,truncated,model,text"
+                "article,source,date,index,start,end,tone,label,p_negative,p_neutral,p_positive,quad,truncated,model,text"
             )?;
         }
         let (article, date) = match &row.article {
@@ -42,7 +42,7 @@ impl Reporter for CsvReporter<'_> {
         };
         writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&article),
             field(&row.source),
             date,
@@ -54,6 +54,7 @@ impl Reporter for CsvReporter<'_> {
             round4(row.probs.negative),
             round4(row.probs.neutral),
             round4(row.probs.positive),
+            row.quad.map_or("", |q| q.as_str()),
             row.truncated,
             field(&row.model),
             field(&row.text)

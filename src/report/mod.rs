@@ -11,7 +11,7 @@ use std::io::Write;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Label, Probs};
+use crate::model::{Label, Probs, Quad};
 
 pub use self::csv::CsvReporter;
 pub use self::jsonl::JsonlReporter;
@@ -42,11 +42,42 @@ pub struct Row {
     pub tone: f32,
     pub label: Label,
     pub probs: Probs,
+    /// The CAMEO QuadClass of the sentence (models with a quad head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quad: Option<Quad>,
+    /// The five quad class probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quad_probs: Option<QuadProbs>,
     pub model: String,
     pub truncated: bool,
     /// Who speaks and who is spoken of (article rows only).
     #[serde(flatten)]
     pub attribution: Option<RowAttribution>,
+}
+
+/// Quad class probabilities, serialised as
+/// `{"verbal_cooperation":…, "material_cooperation":…, "verbal_conflict":…,
+/// "material_conflict":…, "none":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuadProbs {
+    pub verbal_cooperation: f32,
+    pub material_cooperation: f32,
+    pub verbal_conflict: f32,
+    pub material_conflict: f32,
+    pub none: f32,
+}
+
+impl QuadProbs {
+    /// From probabilities in [`Quad::ALL`] order, rounded to 4 decimals.
+    pub fn from_array(p: [f32; 5]) -> Self {
+        QuadProbs {
+            verbal_cooperation: round4(p[0]),
+            material_cooperation: round4(p[1]),
+            verbal_conflict: round4(p[2]),
+            material_conflict: round4(p[3]),
+            none: round4(p[4]),
+        }
+    }
 }
 
 /// Speaker, targets (with the tone toward each) and mentions of a sentence.

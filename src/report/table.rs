@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use super::{Reporter, Row};
+use crate::model::Quad;
 
 pub struct TableReporter<'w> {
     out: Box<dyn Write + 'w>,
@@ -39,6 +40,17 @@ fn bar(tone: f32) -> String {
         format!("{:>5}|{:5}", "█".repeat(cells), "")
     } else {
         format!("{:>5}|{:<5}", "", "█".repeat(cells))
+    }
+}
+
+/// Five-letter quad names for the table: vcoop, mcoop, vconf, mconf, none.
+fn quad_short(q: Quad) -> &'static str {
+    match q {
+        Quad::VerbalCooperation => "vcoop",
+        Quad::MaterialCooperation => "mcoop",
+        Quad::VerbalConflict => "vconf",
+        Quad::MaterialConflict => "mconf",
+        Quad::None => "none",
     }
 }
 
@@ -79,20 +91,21 @@ impl Reporter for TableReporter<'_> {
             )?;
             writeln!(
                 self.out,
-                "{:>4}  {:>6}  {:11}  {:8}  text",
-                "#", "tone", "", "label"
+                "{:>4}  {:>6}  {:11}  {:8}  {:5}  text",
+                "#", "tone", "", "label", "quad"
             )?;
             self.last_article = Some(key);
         }
         let flag = if row.truncated { "…" } else { "" };
-        let fixed = 4 + 2 + 6 + 2 + 11 + 2 + 8 + 2;
+        let fixed = 4 + 2 + 6 + 2 + 11 + 2 + 8 + 2 + 5 + 2;
         writeln!(
             self.out,
-            "{:>4}  {:>+6.2}  {}  {:8}  {}{}",
+            "{:>4}  {:>+6.2}  {}  {:8}  {:5}  {}{}",
             row.index,
             row.tone,
             bar(row.tone),
             row.label.as_str(),
+            row.quad.map_or("", quad_short),
             clip(&row.text, self.width.saturating_sub(fixed + 1)),
             flag
         )?;

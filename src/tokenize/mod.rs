@@ -27,6 +27,8 @@ pub trait TextEncoder: Send + Sync {
 pub struct WordPiece {
     inner: BertTokenizer,
     pad_id: i64,
+    /// Ids of the tokens that open and close a marked target mention (`<` and `>`).
+    markers: (i64, i64),
 }
 
 impl WordPiece {
@@ -46,19 +48,30 @@ impl WordPiece {
                 hint: "run `scripts/setup.sh` to reinstall the base encoder".into(),
             })?;
         let pad_id = inner.vocab().token_to_id(inner.vocab().get_pad_value());
-        Ok(Self { inner, pad_id })
+        let markers = (
+            inner.vocab().token_to_id("<"),
+            inner.vocab().token_to_id(">"),
+        );
+        Ok(Self {
+            inner,
+            pad_id,
+            markers,
+        })
     }
 }
 
 impl WordPiece {
     /// Encodes `text` and marks (1) the tokens that overlap the character span `from..to`.
     /// When no token overlaps (e.g. the span was truncated away), every real token is marked.
+    /// With `markers`, the mention's tokens are wrapped in `<` … `>` tokens (marked too), so
+    /// every layer of the encoder sees which mention is the target.
     pub fn encode_span(
         &self,
         text: &str,
         max_len: usize,
         from: usize,
         to: usize,
+        markers: bool,
     ) -> (Encoding, Vec<i64>) {
         let out = self.inner.encode(
             text,
@@ -75,16 +88,24 @@ impl WordPiece {
                 _ => 0,
             })
             .collect();
+        let mut ids = out.token_ids;
         if !mask.contains(&1) {
             mask = out
                 .token_offsets
                 .iter()
                 .map(|o| o.is_some() as i64)
                 .collect();
+        } else if markers {
+            let first = mask.iter().position(|&m| m == 1).unwrap_or(0);
+            let last = mask.iter().rposition(|&m| m == 1).unwrap_or(first);
+            ids.insert(last + 1, self.markers.1);
+            mask.insert(last + 1, 1);
+            ids.insert(first, self.markers.0);
+            mask.insert(first, 1);
         }
         (
             Encoding {
-                ids: out.token_ids,
+                ids,
                 truncated: out.num_truncated_tokens > 0,
             },
             mask,

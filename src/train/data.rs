@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::DataError;
-use crate::model::Label;
+use crate::model::{Label, Quad};
 
 /// One labeled sentence.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,8 @@ pub struct Example {
     pub label: Label,
     /// The file it came from (for per-file splits and reports).
     pub group: String,
+    /// The quad class, for rows that have one (the rhetoric corpus).
+    pub quad: Option<Quad>,
 }
 
 /// Formats of labeled data.
@@ -160,6 +162,7 @@ fn parse_vader(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, Dat
             tone: Some(tone),
             label: Label::from_tone(tone, NEUTRAL_BAND),
             group: group.to_string(),
+            quad: None,
         });
     }
     Ok(out)
@@ -225,6 +228,7 @@ fn parse_newsmtsc(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, 
                 tone: None,
                 label,
                 group: group.to_string(),
+                quad: None,
             }
         })
         .collect();
@@ -267,12 +271,21 @@ fn parse_jsonl(
         };
         let (tone, label) = label_value(&raw, cols.scale)
             .ok_or_else(|| err(format!("label {raw:?} is neither a number nor a class")))?;
+        let quad = match v.get("quad") {
+            None | Some(Value::Null) => None,
+            Some(q) => Some(
+                q.as_str()
+                    .and_then(Quad::parse)
+                    .ok_or_else(|| err(format!("quad {q} is not a quad class")))?,
+            ),
+        };
         out.push(Example {
             key: format!("line{line}"),
             text: t.trim().to_string(),
             tone,
             label,
             group: group.to_string(),
+            quad,
         });
     }
     Ok(out)
@@ -358,6 +371,7 @@ fn parse_delimited(
             tone,
             label,
             group: group.to_string(),
+            quad: None,
         });
     }
     Ok(out)
@@ -452,6 +466,7 @@ mod tests {
                 tone: None,
                 label: Label::Neutral,
                 group: "g".into(),
+                quad: None,
             })
             .collect();
         let a: Vec<bool> = ex.iter().map(|e| held_out(e, 7, 0.1)).collect();

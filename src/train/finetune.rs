@@ -9,11 +9,12 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
 use super::finish::{finish, Output};
 use super::{
-    base_sha256, class_loss, class_weights, load_splits, lr_at, masked_mse, to_vec_f32,
+    base_sha256, class_loss, class_weights, index_loss, load_splits, lr_at, masked_mse, to_vec_f32,
     tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::model::encoder::{mean_pool, pad_batch, Encoder};
+use crate::model::head::HeadOutput;
 use crate::model::manifest::{HeadKind, Manifest};
 use crate::model::Label;
 use crate::tokenize::{TextEncoder, WordPiece};
@@ -28,6 +29,8 @@ pub struct FinetuneConfig {
     pub warmup: f64,
     /// Weight of the tone MSE against the class cross-entropy.
     pub tone_weight: f64,
+    /// Weight of the quad cross-entropy (rows with a quad class) against the class loss.
+    pub quad_weight: f64,
     /// Fine-tune only the top N transformer layers (0 = all).
     pub top_layers: usize,
 }
@@ -41,6 +44,7 @@ impl Default for FinetuneConfig {
             weight_decay: 0.01,
             warmup: 0.06,
             tone_weight: 1.0,
+            quad_weight: 0.5,
             top_layers: 0,
         }
     }
@@ -99,6 +103,8 @@ fn layer_of(name: &str) -> Option<usize> {
 struct Heads {
     tone: nn::Linear,
     class: nn::Linear,
+    /// The quad classifier, trained when some rows have a quad class.
+    quad: Option<nn::Linear>,
 }
 
 impl Heads {
@@ -108,16 +114,17 @@ impl Heads {
         ids: &Tensor,
         mask: &Tensor,
         train: bool,
-    ) -> Result<(Tensor, Tensor), ModelError> {
+    ) -> Result<HeadOutput, ModelError> {
         let layers = enc.hidden_states(ids, mask, train)?;
         let last = layers
             .last()
             .ok_or_else(|| ModelError::Torch("no output".into()))?;
         let pooled = mean_pool(last, mask);
-        Ok((
-            self.tone.forward(&pooled).squeeze_dim(-1),
-            self.class.forward(&pooled),
-        ))
+        Ok(HeadOutput {
+            tone: self.tone.forward(&pooled).squeeze_dim(-1),
+            logits: self.class.forward(&pooled),
+            quad: self.quad.as_ref().map(|q| q.forward(&pooled)),
+        })
     }
 }
 
@@ -150,9 +157,13 @@ pub fn train_finetune(
     }
     trained_names.sort();
     let root = encoder.vs.root() / "rhetor_head";
+    let has_quad = examples
+        .iter()
+        .any(|(e, s)| *s == Split::Train && e.quad.is_some());
     let heads = Heads {
         tone: nn::linear(&root / "tone", dim, 1, Default::default()),
         class: nn::linear(&root / "class", dim, 3, Default::default()),
+        quad: has_quad.then(|| nn::linear(&root / "quad", dim, 5, Default::default())),
     };
     let mut opt = nn::AdamW {
         wd: ft.weight_decay,
@@ -185,15 +196,22 @@ pub fn train_finetune(
         for batch in batches(&mut tr, &lens, ft.batch_size.max(1), &mut rng) {
             let seqs: Vec<&[i64]> = batch.iter().map(|&i| enc[i].as_slice()).collect();
             let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
-            let (tone, logits) = heads.forward(&encoder, &ids, &mask, true)?;
+            let out = heads.forward(&encoder, &ids, &mask, true)?;
             let labels: Vec<Label> = batch.iter().map(|&i| examples[i].0.label).collect();
             let tones: Vec<Option<f32>> = batch
                 .iter()
                 .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
                 .collect();
-            let ce = class_loss(&logits, &labels, Some(&class_weights));
-            let mse = masked_mse(&tone, &tones);
-            let loss = &ce + &mse * ft.tone_weight;
+            let ce = class_loss(&out.logits, &labels, Some(&class_weights));
+            let mse = masked_mse(&out.tone, &tones);
+            let mut loss = &ce + &mse * ft.tone_weight;
+            if let Some(q) = &out.quad {
+                let target: Vec<i64> = batch
+                    .iter()
+                    .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
+                    .collect();
+                loss = loss + index_loss(q, &target, None) * ft.quad_weight;
+            }
             opt.set_lr(lr_at(step, total, warmup, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);
             let l = loss.double_value(&[]);
@@ -222,20 +240,26 @@ pub fn train_finetune(
         order.sort_by_key(|&k| lens[ix[k]]);
         let mut tone = vec![0f32; ix.len()];
         let mut logits = vec![[0f32; 3]; ix.len()];
+        let mut quad = vec![[0f32; 5]; ix.len()];
         for chunk in order.chunks(64) {
             let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[ix[k]].as_slice()).collect();
             let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
-            let (t, l) = tch::no_grad(|| heads.forward(&encoder, &ids, &mask, false))?;
-            let (t, l) = (to_vec_f32(&t), to_vec_f32(&l));
+            let out = tch::no_grad(|| heads.forward(&encoder, &ids, &mask, false))?;
+            let (t, l) = (to_vec_f32(&out.tone), to_vec_f32(&out.logits));
+            let q = out.quad.as_ref().map(to_vec_f32).unwrap_or_default();
             for (j, &k) in chunk.iter().enumerate() {
                 tone[k] = t[j];
-                logits[k] = [l[3 * j], l[3 * j + 1], l[3 * j + 2]];
+                logits[k].copy_from_slice(&l[3 * j..3 * j + 3]);
+                if !q.is_empty() {
+                    quad[k].copy_from_slice(&q[5 * j..5 * j + 5]);
+                }
             }
         }
-        let flat: Vec<f32> = logits.iter().flatten().copied().collect();
+        let table = |rows: Vec<f32>, k: i64| Tensor::from_slice(&rows).view([ix.len() as i64, k]);
         Ok(Predictions {
             tone,
-            logits: Tensor::from_slice(&flat).view([ix.len() as i64, 3]),
+            logits: table(logits.concat(), 3),
+            quad: has_quad.then(|| table(quad.concat(), 5)),
         })
     };
     progress("evaluate", 0, 1);
@@ -247,12 +271,18 @@ pub fn train_finetune(
             .map(|t| t.detach().to_kind(Kind::Float).contiguous())
             .ok_or_else(|| TrainError::Invalid(format!("missing variable {name}")))
     };
-    let head = vec![
-        ("tone.weight".to_string(), get("rhetor_head.tone.weight")?),
-        ("tone.bias".to_string(), get("rhetor_head.tone.bias")?),
-        ("class.weight".to_string(), get("rhetor_head.class.weight")?),
-        ("class.bias".to_string(), get("rhetor_head.class.bias")?),
-    ];
+    let mut head = Vec::new();
+    let parts: &[&str] = if has_quad {
+        &["tone", "class", "quad"]
+    } else {
+        &["tone", "class"]
+    };
+    for part in parts {
+        for kind in ["weight", "bias"] {
+            let name = format!("{part}.{kind}");
+            head.push((name.clone(), get(&format!("rhetor_head.{name}"))?));
+        }
+    }
     let mut overlay = Vec::new();
     for name in &trained_names {
         overlay.push((name.clone(), get(name)?.to_kind(Kind::Half)));
@@ -284,6 +314,7 @@ pub fn train_finetune(
                 "weight_decay": ft.weight_decay,
                 "warmup": ft.warmup,
                 "tone_weight": ft.tone_weight,
+                "quad_weight": ft.quad_weight,
                 "trained_layers": format!("{first_trained}..{}", layers - 1),
                 "trained_parameters": trained_params,
                 "steps": total,

@@ -8,8 +8,8 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 use super::{
-    display_data_path, evaluate, fit_temperature, relative_base, to_vec_f32, Predictions, Split,
-    TrainConfig,
+    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, relative_base,
+    to_vec_f32, Predictions, Split, TrainConfig,
 };
 use crate::error::TrainError;
 use crate::metrics;
@@ -83,14 +83,31 @@ pub fn finish(
     } else {
         ToneSource::Regression
     };
+    let tones_of = |p: &Predictions, probs: &[[f32; 3]]| -> Vec<f32> {
+        match tone_source {
+            ToneSource::Regression => p.tone.iter().map(|t| t.clamp(-1.0, 1.0)).collect(),
+            ToneSource::Probabilities => probs.iter().map(|p| p[2] - p[0]).collect(),
+        }
+    };
+    let band = if ca.is_empty() {
+        NEUTRAL_BAND
+    } else {
+        fit_band(&tones_of(&calib, &ca_probs), &ca_lab)
+    };
+    let quad_index = |ix: &[usize]| -> Vec<i64> {
+        ix.iter()
+            .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
+            .collect()
+    };
+    let quad_t: f64 = calib
+        .quad
+        .as_ref()
+        .map_or(1.0, |q| fit_temperature_index(q, &quad_index(ca)));
 
     // Validation, per file and overall.
     let probs_va = probs_rows(&val.logits, temperature);
     let probs_uncal = probs_rows(&val.logits, 1.0);
-    let tone_va: Vec<f32> = match tone_source {
-        ToneSource::Regression => val.tone.iter().map(|t| t.clamp(-1.0, 1.0)).collect(),
-        ToneSource::Probabilities => probs_va.iter().map(|p| p[2] - p[0]).collect(),
-    };
+    let tone_va = tones_of(&val, &probs_va);
     let mut groups: Vec<&str> = va.iter().map(|&i| examples[i].0.group.as_str()).collect();
     groups.sort();
     groups.dedup();
@@ -102,14 +119,22 @@ pub fn finish(
         let exs: Vec<&Example> = k.iter().map(|&k| &examples[va[k]].0).collect();
         let tones: Vec<f32> = k.iter().map(|&k| tone_va[k]).collect();
         let probs: Vec<[f32; 3]> = k.iter().map(|&k| probs_va[k]).collect();
-        let mut m = evaluate(&exs, &tones, &probs);
+        let mut m = evaluate(&exs, &tones, &probs, band);
+        if let Some(q) = &val.quad {
+            let rows = Tensor::from_slice(&k.iter().map(|&k| k as i64).collect::<Vec<_>>());
+            let ix: Vec<usize> = k.iter().map(|&k| va[k]).collect();
+            m["quad"] = quad_metrics(&q.index_select(0, &rows), &quad_index(&ix));
+        }
         let pu: Vec<[f32; 3]> = k.iter().map(|&k| probs_uncal[k]).collect();
         let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
         m["ece_uncalibrated"] = json!((metrics::ece(&pu, &truth, 10) * 1e4).round() / 1e4);
         by_file.insert(g.to_string(), m);
     }
     let all: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
-    let overall = evaluate(&all, &tone_va, &probs_va);
+    let mut overall = evaluate(&all, &tone_va, &probs_va, band);
+    if let Some(q) = &val.quad {
+        overall["quad"] = quad_metrics(q, &quad_index(va));
+    }
     let vader = vader_baseline(examples, va);
 
     // Write aside, then rename into place.
@@ -141,7 +166,7 @@ pub fn finish(
         "val_fraction": cfg.val_fraction,
         "calib_fraction": cfg.calib_fraction,
         "rows": {"train": count(Split::Train), "calibration": count(Split::Calib), "validation": count(Split::Val)},
-        "neutral_band": NEUTRAL_BAND,
+        "data_neutral_band": NEUTRAL_BAND,
         "class_tone": cfg.class_tone,
         "tone_source_choice": {"regression_pearson": reg_r, "probabilities_pearson": prob_r},
     });
@@ -169,6 +194,10 @@ pub fn finish(
             layers: out.layers.clone(),
             hidden: out.hidden,
             overlay,
+            neutral_band: (band as f64 * 100.0).round() / 100.0,
+            quad: val.quad.is_some(),
+            quad_temperature: (quad_t * 100.0).round() / 100.0,
+            markers: false,
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
@@ -179,6 +208,24 @@ pub fn finish(
     let _ = std::fs::remove_dir_all(&cfg.out);
     std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
     Ok(manifest)
+}
+
+/// Quad macro-F1 and accuracy on the rows that have a quad class (index ≥ 0).
+fn quad_metrics(logits: &Tensor, truth: &[i64]) -> serde_json::Value {
+    let pred: Vec<i64> = Vec::try_from(logits.argmax(-1, false)).unwrap_or_default();
+    let (t, p): (Vec<usize>, Vec<usize>) = truth
+        .iter()
+        .zip(&pred)
+        .filter(|(t, _)| **t >= 0)
+        .map(|(&t, &p)| (t as usize, p as usize))
+        .unzip();
+    let right = t.iter().zip(&p).filter(|(a, b)| a == b).count();
+    let r4 = |x: f64| (x * 1e4).round() / 1e4;
+    json!({
+        "rows": t.len(),
+        "macro_f1": r4(metrics::macro_f1_classes(&t, &p, 5)),
+        "accuracy": r4(right as f64 / t.len().max(1) as f64),
+    })
 }
 
 /// VADER 3.3.2 on the same validation rows (per file and overall), when its lexicon is

@@ -108,6 +108,7 @@ pub fn train_mlp(
         Predictions {
             tone: to_vec_f32(&t),
             logits: l,
+            quad: None,
         }
     };
     let (pred_ca, pred_va) = (predict(&ca), predict(&va));

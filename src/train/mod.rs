@@ -21,8 +21,8 @@ use crate::error::TrainError;
 use crate::metrics;
 use crate::model::manifest::{sha256_file, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
-use crate::model::{Label, Probs};
-use data::{held_out, Columns, DataFormat, Example};
+use crate::model::Label;
+use data::{held_out, Columns, DataFormat, Example, NEUTRAL_BAND};
 
 /// What to train on and where to write.
 #[derive(Debug, Clone)]
@@ -63,10 +63,15 @@ pub enum Split {
     Val,
 }
 
-/// Loads every file and assigns each example to train, calibration or validation.
+/// Loads every file and assigns each example to train, calibration or validation. A file
+/// named k times contributes its training rows k times (its held-out rows once).
 pub fn load_splits(cfg: &TrainConfig) -> Result<Vec<(Example, Split)>, TrainError> {
     let mut out = Vec::new();
-    for path in &cfg.data {
+    for (i, path) in cfg.data.iter().enumerate() {
+        if cfg.data[..i].contains(path) {
+            continue;
+        }
+        let times = cfg.data.iter().filter(|p| *p == path).count();
         for ex in data::load(path, cfg.format, &cfg.columns)? {
             let split = if held_out(&ex, cfg.seed, cfg.val_fraction) {
                 Split::Val
@@ -75,7 +80,8 @@ pub fn load_splits(cfg: &TrainConfig) -> Result<Vec<(Example, Split)>, TrainErro
             } else {
                 Split::Train
             };
-            out.push((ex, split));
+            let copies = if split == Split::Train { times } else { 1 };
+            out.extend(std::iter::repeat_n((ex, split), copies));
         }
     }
     for path in &cfg.val {
@@ -181,10 +187,20 @@ pub(crate) fn tone_target(ex: &Example, class_tone: f32) -> Option<f32> {
 
 /// Class-weighted mean cross-entropy of `logits` `[n, 3]` against `labels`.
 pub(crate) fn class_loss(logits: &Tensor, labels: &[Label], weights: Option<&Tensor>) -> Tensor {
-    let target = Tensor::from_slice(&labels.iter().map(|l| l.index() as i64).collect::<Vec<_>>());
+    let target: Vec<i64> = labels.iter().map(|l| l.index() as i64).collect();
+    index_loss(logits, &target, weights)
+}
+
+/// Mean cross-entropy of `logits` `[n, k]` against class indices; rows with index −1 are left
+/// out (the loss is 0 when every row is).
+pub(crate) fn index_loss(logits: &Tensor, target: &[i64], weights: Option<&Tensor>) -> Tensor {
+    if target.iter().all(|&t| t < 0) {
+        return logits.sum(Kind::Float) * 0.0;
+    }
+    let target = Tensor::from_slice(target);
     logits
         .log_softmax(-1, Kind::Float)
-        .g_nll_loss(&target, weights, tch::Reduction::Mean, -100)
+        .g_nll_loss(&target, weights, tch::Reduction::Mean, -1)
 }
 
 /// Mean squared error of `pred` `[n]` over the rows that have a target.
@@ -254,17 +270,35 @@ fn softmax_regression(
     (w.detach(), b.detach())
 }
 
-/// Negative log-likelihood of labels under `softmax(logits / t)`.
-fn nll(logits: &Tensor, y: &[Label], t: f64) -> f64 {
-    class_loss(&(logits / t), y, None).double_value(&[])
+/// The neutral band (0.02..0.60) whose tone classes give the best macro-F1 against `truth`.
+pub fn fit_band(tones: &[f32], truth: &[Label]) -> f32 {
+    let mut best = (f64::NEG_INFINITY, NEUTRAL_BAND);
+    for k in 2..=60 {
+        let band = k as f32 / 100.0;
+        let pred: Vec<Label> = tones.iter().map(|&t| Label::from_tone(t, band)).collect();
+        let f1 = metrics::macro_f1(truth, &pred);
+        if f1 > best.0 {
+            best = (f1, band);
+        }
+    }
+    best.1
 }
 
 /// Fits a softmax temperature by grid search on NLL.
 pub fn fit_temperature(logits: &Tensor, y: &[Label]) -> f64 {
+    let target: Vec<i64> = y.iter().map(|l| l.index() as i64).collect();
+    fit_temperature_index(logits, &target)
+}
+
+/// Fits a softmax temperature for class indices (−1 rows left out) by grid search on NLL.
+pub fn fit_temperature_index(logits: &Tensor, target: &[i64]) -> f64 {
+    if target.iter().all(|&t| t < 0) {
+        return 1.0;
+    }
     let mut best = (f64::INFINITY, 1.0);
     for k in 0..=90 {
         let t = 0.25 + k as f64 * 0.05;
-        let v = nll(logits, y, t);
+        let v = index_loss(&(logits / t), target, None).double_value(&[]);
         if v < best.0 {
             best = (v, t);
         }
@@ -272,13 +306,16 @@ pub fn fit_temperature(logits: &Tensor, y: &[Label]) -> f64 {
     best.1
 }
 
-/// Metrics of predictions on a set of examples.
-pub fn evaluate(examples: &[&Example], tones: &[f32], probs: &[[f32; 3]]) -> serde_json::Value {
+/// Metrics of predictions on a set of examples; predicted classes are the tones' classes by
+/// the neutral `band` (as the model labels them).
+pub fn evaluate(
+    examples: &[&Example],
+    tones: &[f32],
+    probs: &[[f32; 3]],
+    band: f32,
+) -> serde_json::Value {
     let truth: Vec<Label> = examples.iter().map(|e| e.label).collect();
-    let pred: Vec<Label> = probs
-        .iter()
-        .map(|p| Probs::from_array(*p).argmax())
-        .collect();
+    let pred: Vec<Label> = tones.iter().map(|&t| Label::from_tone(t, band)).collect();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for (e, &t) in examples.iter().zip(tones) {
         if let Some(g) = e.tone {
@@ -414,6 +451,7 @@ pub fn train_linear(
         Predictions {
             tone: to_vec_f32(&tone),
             logits,
+            quad: None,
         }
     };
     let (pred_ca, pred_va) = (predict(&ca), predict(&va));
@@ -452,6 +490,8 @@ pub struct Predictions {
     pub tone: Vec<f32>,
     /// Class logits `[n, 3]`.
     pub logits: Tensor,
+    /// Quad logits `[n, 5]`, for heads with a quad classifier.
+    pub quad: Option<Tensor>,
 }
 
 fn logits_to_labels(logits: &Tensor) -> Vec<Label> {

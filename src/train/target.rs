@@ -11,13 +11,13 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 use super::data::{held_out, load_targets, Example, TargetExample};
 use super::finetune::{FinetuneConfig, SplitMix64};
 use super::{
-    base_sha256, class_loss, class_weights, display_data_path, fit_temperature, lr_at,
+    base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature, lr_at,
     relative_base, to_vec_f32, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
 use crate::model::manifest::{
-    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource,
+    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
 use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
 use crate::model::{Label, ToneModel};
@@ -38,6 +38,8 @@ pub struct TargetConfig {
     pub seed: u64,
     pub calib_fraction: f64,
     pub max_length: usize,
+    /// Wrap the mention in marker tokens (`<` … `>`) so the encoder sees which one is meant.
+    pub markers: bool,
     pub command: String,
 }
 
@@ -72,11 +74,13 @@ fn logits_of(
     Ok(Tensor::from_slice(&flat).view([idx.len() as i64, 3]))
 }
 
-fn class_metrics(truth: &[Label], probs: &[[f32; 3]]) -> serde_json::Value {
-    let pred: Vec<Label> = probs
-        .iter()
-        .map(|p| crate::model::Probs::from_array(*p).argmax())
-        .collect();
+/// The tone of the target model: P(positive) − P(negative).
+fn tone_of(p: &[f32; 3]) -> f32 {
+    p[2] - p[0]
+}
+
+/// Metrics of predicted classes `pred` (with probabilities `probs` for the ECE).
+fn class_metrics(truth: &[Label], pred: &[Label], probs: &[[f32; 3]]) -> serde_json::Value {
     let r4 = |x: f64| (x * 1e4).round() / 1e4;
     json!({
         "rows": truth.len(),
@@ -103,6 +107,7 @@ pub fn train_target(
                 tone: None,
                 label: ex.label,
                 group: "targets".into(),
+                quad: None,
             };
             if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
                 calib.push(ex);
@@ -112,8 +117,11 @@ pub fn train_target(
         }
     }
     let mut val: Vec<TargetExample> = Vec::new();
+    let mut val_files = Vec::new();
     for p in &cfg.val {
+        let start = val.len();
         val.extend(load_targets(p)?);
+        val_files.push((display_data_path(p), start..val.len()));
     }
     if train.is_empty() {
         return Err(TrainError::Invalid("no training targets".into()));
@@ -157,9 +165,9 @@ pub fn train_target(
     let encode = |xs: &[TargetExample]| -> Vec<(Vec<i64>, Vec<i64>)> {
         xs.iter()
             .map(|x| {
-                let (e, m) = enc
-                    .tokenizer
-                    .encode_span(&x.text, cfg.max_length, x.from, x.to);
+                let (e, m) =
+                    enc.tokenizer
+                        .encode_span(&x.text, cfg.max_length, x.from, x.to, cfg.markers);
                 (e.ids, m)
             })
             .collect()
@@ -215,22 +223,51 @@ pub fn train_target(
     } else {
         fit_temperature(&logits_of(&enc, &head, &ca_enc, &all_ca)?, &ca_truth)
     };
-    let va_logits = logits_of(&enc, &head, &va_enc, &all_va)?;
-    let probs: Vec<[f32; 3]> = to_vec_f32(&(&va_logits / temperature).softmax(-1, Kind::Float))
-        .chunks(3)
-        .map(|p| [p[0], p[1], p[2]])
+    let probs_of = |logits: &Tensor| -> Vec<[f32; 3]> {
+        to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))
+            .chunks(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect()
+    };
+    let band = if calib.is_empty() {
+        DEFAULT_NEUTRAL_BAND as f32
+    } else {
+        let ca_probs = probs_of(&logits_of(&enc, &head, &ca_enc, &all_ca)?);
+        fit_band(&ca_probs.iter().map(tone_of).collect::<Vec<_>>(), &ca_truth)
+    };
+    let probs = probs_of(&logits_of(&enc, &head, &va_enc, &all_va)?);
+    let pred: Vec<Label> = probs
+        .iter()
+        .map(|p| Label::from_tone(tone_of(p), band))
         .collect();
-    let va_truth: Vec<Label> = val.iter().map(|x| x.label).collect();
-    let mut validation = json!({ "target_model": class_metrics(&va_truth, &probs) });
-    // Baseline: the sentence tone model's own sentence score used as the target's.
-    if let Some(init) = &cfg.init {
-        let base_model = TransformerModel::load(init, Settings::default())?;
-        let texts: Vec<&str> = val.iter().map(|x| x.text.as_str()).collect();
-        let tones = base_model.score(&texts, &|_| {})?;
-        let bp: Vec<[f32; 3]> = tones.iter().map(|t| t.probs.as_array()).collect();
-        validation["sentence_tone_baseline"] = class_metrics(&va_truth, &bp);
-        validation["sentence_tone_baseline"]["model"] = json!(base_model.manifest.name);
+    // The sentence tone model's own sentence score used as the target's: the baseline.
+    let baseline = match &cfg.init {
+        Some(init) => {
+            let base_model = TransformerModel::load(init, Settings::default())?;
+            let texts: Vec<&str> = val.iter().map(|x| x.text.as_str()).collect();
+            Some((
+                base_model.manifest.name.clone(),
+                base_model.score(&texts, &|_| {})?,
+            ))
+        }
+        None => None,
+    };
+    let mut validation = serde_json::Map::new();
+    for (file, range) in &val_files {
+        let truth: Vec<Label> = val[range.clone()].iter().map(|x| x.label).collect();
+        let mut m = json!({
+            "target_model": class_metrics(&truth, &pred[range.clone()], &probs[range.clone()])
+        });
+        if let Some((name, tones)) = &baseline {
+            let t = &tones[range.clone()];
+            let bl: Vec<Label> = t.iter().map(|t| t.label).collect();
+            let bp: Vec<[f32; 3]> = t.iter().map(|t| t.probs.as_array()).collect();
+            m["sentence_tone_baseline"] = class_metrics(&truth, &bl, &bp);
+            m["sentence_tone_baseline"]["model"] = json!(name);
+        }
+        validation.insert(file.clone(), m);
     }
+    let validation = serde_json::Value::Object(validation);
 
     // Write aside, then rename.
     let tmp = cfg.out.with_extension("partial");
@@ -282,6 +319,10 @@ pub fn train_target(
                 file: "overlay.safetensors".into(),
                 sha256: sha256_file(&op).map_err(io(&op))?,
             }),
+            neutral_band: (band as f64 * 100.0).round() / 100.0,
+            quad: false,
+            quad_temperature: 1.0,
+            markers: cfg.markers,
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
@@ -291,6 +332,7 @@ pub fn train_target(
             "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
             "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
             "init": cfg.init.as_ref().map(|p| p.display().to_string()),
+            "markers": cfg.markers,
             "seed": cfg.seed,
             "calib_fraction": cfg.calib_fraction,
             "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
