@@ -111,3 +111,34 @@ fn example_corpus_kim_turns_hostile_toward_the_us_after_2018() {
     let y = by_year.stdout.as_str();
     assert!(mean(y, "kim-jong-un", "2018") > mean(y, "kim-jong-un", "2020") + 0.3);
 }
+
+#[test]
+fn an_invalid_utf8_line_or_an_absurd_tone_is_named_and_reading_goes_on() {
+    let good = fixture("aggregate_rows.jsonl");
+    let lines: Vec<&str> = good.lines().collect();
+    let mut data: Vec<u8> = Vec::new();
+    data.extend_from_slice(lines[0].as_bytes());
+    data.extend_from_slice(b"\n\xff\xfe not text\n");
+    data.extend_from_slice(lines[1].replace("\"tone\":-0.3", "\"tone\":7.5").as_bytes());
+    data.push(b'\n');
+    for l in &lines[2..] {
+        data.extend_from_slice(l.as_bytes());
+        data.push(b'\n');
+    }
+    let run = rhetor(
+        &["aggregate", "-", "--by", "speaker", "--format", "json"],
+        Some(&data),
+        &root(),
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("-:2: invalid UTF-8"), "{}", run.stderr);
+    assert!(run.stderr.contains("-:3: tone 7.5"), "{}", run.stderr);
+    let stats: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let total: u64 = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sentences"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3, "every good dated row after the bad lines is read");
+}

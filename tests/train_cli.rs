@@ -189,3 +189,32 @@ fn bad_training_data_is_named() {
     assert!(run.stderr.contains("missing.csv"), "{}", run.stderr);
     assert!(!t.path().join("m").exists());
 }
+
+#[test]
+fn an_existing_out_folder_is_refused_and_force_replaces_only_the_model_files() {
+    let t = tempfile::tempdir().unwrap();
+    let data = small_csv(t.path());
+    let out = t.path().join("m");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let args = ["--method", "linear", "--epochs", "20"];
+    let run = train(t.path(), &data, "m", &args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert!(!out.join("manifest.json").exists());
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let run = train(t.path(), &data, "m", &forced);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(out.join("manifest.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let debris: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(debris.is_empty(), "no staging folder is left behind");
+}

@@ -68,31 +68,49 @@ pub fn read_rows(inputs: &[String]) -> (Vec<Row>, usize) {
                 }
             }
         };
-        for (i, line) in BufReader::new(reader).lines().enumerate() {
+        for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
+            let at = format!("{input}:{}", i + 1);
             let line = match line {
                 Ok(l) => l,
                 Err(e) => {
-                    eprintln!("rhetor: error: {input}:{}: {e}", i + 1);
+                    eprintln!("rhetor: error: {at}: {e}");
                     failed += 1;
                     break;
                 }
             };
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Row>(&line) {
-                Ok(r) => rows.push(r),
-                Err(e) => {
-                    eprintln!(
-                        "rhetor: error: {input}:{}: not a rhetor score row: {e}",
-                        i + 1
-                    );
+            match parse_row(&line) {
+                Ok(Some(r)) => rows.push(r),
+                Ok(None) => {}
+                Err(reason) => {
+                    eprintln!("rhetor: error: {at}: {reason}");
                     failed += 1;
                 }
             }
         }
     }
     (rows, failed)
+}
+
+/// One JSONL line as a score row: `None` for a blank line; an error for invalid UTF-8, a line
+/// that is not a row, or a tone that is not a finite number in [-1, 1].
+fn parse_row(line: &[u8]) -> std::result::Result<Option<Row>, String> {
+    let line = std::str::from_utf8(line)
+        .map_err(|e| format!("invalid UTF-8 at byte {}; skipped", e.valid_up_to()))?;
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let r: Row = serde_json::from_str(line).map_err(|e| format!("not a rhetor score row: {e}"))?;
+    let tones = std::iter::once(r.tone).chain(
+        r.attribution
+            .iter()
+            .flat_map(|a| a.targets.iter().map(|t| t.tone)),
+    );
+    for t in tones {
+        if !t.is_finite() || t.abs() > 1.0 {
+            return Err(format!("tone {t} is outside [-1, 1]; skipped"));
+        }
+    }
+    Ok(Some(r))
 }
 
 pub fn run(args: AggregateArgs) -> Result<i32> {

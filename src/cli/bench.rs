@@ -119,7 +119,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         peak_rss_mib: peak_rss_mib(),
         neutral_band: NEUTRAL_BAND,
     };
-    print!("{}", report.table(false));
+    out!("{}", report.table(false))?;
     eprint!("{}", report.footer());
     if let Some(p) = &args.report_json {
         write(p, &(serde_json::to_string_pretty(&report)? + "\n"))?;

@@ -70,6 +70,9 @@ pub fn run(args: ChartArgs) -> Result<i32> {
     let failed;
     let rows = if !args.articles.is_empty() {
         let ingested = read_inputs(&args.articles, InputMode::Auto);
+        for n in &ingested.notes {
+            eprintln!("rhetor: note: {n}");
+        }
         for e in &ingested.errors {
             eprintln!("rhetor: error: {e}");
         }
@@ -108,7 +111,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         args.top,
         &args.actor,
     );
-    print!("{}", chart.terminal(args.width));
+    out!("{}", chart.terminal(args.width))?;
     if let Some(p) = &args.svg {
         super::output::write_file(p, chart.svg().as_bytes())?;
         eprintln!("rhetor: wrote {}", p.display());

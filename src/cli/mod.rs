@@ -1,6 +1,23 @@
 //! Command-line interface: clap flags (their doc comments are the help text), validated once
 //! and turned into library calls. Errors carry context naming the file, flag or model.
 
+/// `println!` that returns the write error (a closed pipe, a full disk) instead of panicking;
+/// `main` treats a closed pipe as success and any other write error as exit 2.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error instead of panicking (see [`outln!`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod aggregate;
 mod bench;
 mod chart;
@@ -11,6 +28,7 @@ mod score;
 mod train;
 
 use anyhow::Result;
+
 use clap::{Parser, Subcommand};
 
 /// Exit code when everything worked.

@@ -45,7 +45,7 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                 Err(e) => serde_json::json!({"dir": m.dir, "error": e.to_string()}),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(EXIT_OK);
     }
     if models.is_empty() {
@@ -53,13 +53,18 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
             .iter()
             .map(|d| d.display().to_string())
             .collect();
-        println!("no models found in {}", dirs.join(", "));
+        outln!("no models found in {}", dirs.join(", "))?;
         return Ok(EXIT_OK);
     }
-    println!(
+    outln!(
         "{:<22} {:<18} {:<7} {:>8} {:>8} {:>8}  base",
-        "name", "base", "head", "size", "r", "F1"
-    );
+        "name",
+        "base",
+        "head",
+        "size",
+        "r",
+        "F1"
+    )?;
     for m in &models {
         match &m.manifest {
             Ok(man) => {
@@ -70,7 +75,7 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                         .unwrap_or_else(|| "-".into())
                 };
                 let installed = man.base_dir(&m.dir).join("model.safetensors").is_file();
-                println!(
+                outln!(
                     "{:<22} {:<18} {:<7} {:>7}K {:>8} {:>8}  {}",
                     man.name,
                     man.base.name,
@@ -83,9 +88,9 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                     } else {
                         "MISSING: run scripts/setup.sh"
                     }
-                );
+                )?;
             }
-            Err(e) => println!("{:<22} broken: {e}", m.dir.display()),
+            Err(e) => outln!("{:<22} broken: {e}", m.dir.display())?,
         }
     }
     Ok(EXIT_OK)

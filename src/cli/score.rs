@@ -76,6 +76,9 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
         return run_targets(&args, &inputs);
     }
     let ingested = read_inputs(&inputs, args.input);
+    for n in &ingested.notes {
+        eprintln!("rhetor: note: {n}");
+    }
     for e in &ingested.errors {
         eprintln!("rhetor: error: {e}");
     }

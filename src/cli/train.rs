@@ -79,9 +79,13 @@ pub struct TrainArgs {
     /// Divides numeric labels to give a tone in [-1, 1].
     #[arg(long, default_value_t = 1.0)]
     pub label_scale: f32,
-    /// Output model folder.
+    /// Output model folder. An existing non-empty folder is refused unless --force.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the model files (manifest.json, head and overlay) of an existing --out folder;
+    /// other files in it are kept.
+    #[arg(long)]
+    pub force: bool,
     /// Model name [default: the output folder's name].
     #[arg(long)]
     pub name: Option<String>,
@@ -134,6 +138,12 @@ pub fn run(args: TrainArgs) -> Result<i32> {
         args.base.join("model.safetensors").is_file(),
         "base encoder not found in {}: run `scripts/setup.sh`",
         args.base.display()
+    );
+    let occupied = std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some());
+    anyhow::ensure!(
+        !occupied || args.force,
+        "{} already exists and is not empty: choose a new --out folder, or pass --force to replace the model files in it",
+        args.out.display()
     );
     for p in args.data.iter().chain(&args.val) {
         anyhow::ensure!(
@@ -232,24 +242,32 @@ pub fn run(args: TrainArgs) -> Result<i32> {
     }
     .with_context(|| format!("training {} failed", args.out.display()))?;
     pb.finish_and_clear();
-    println!("wrote {} ({})", args.out.display(), manifest.description);
+    outln!("wrote {} ({})", args.out.display(), manifest.description)?;
     if args.method == Method::Target {
         let files = manifest.validation.as_object().cloned().unwrap_or_default();
         for (file, v) in files {
             for k in ["target_model", "sentence_tone_baseline"] {
                 let m = &v[k];
-                println!(
+                outln!(
                     "{file:<36} {k:<24} rows {:>5}  macro_f1 {:>6}  accuracy {:>6}  ece {:>6}",
-                    m["rows"], m["macro_f1"], m["accuracy"], m["ece"]
-                );
+                    m["rows"],
+                    m["macro_f1"],
+                    m["accuracy"],
+                    m["ece"]
+                )?;
             }
         }
         return Ok(EXIT_OK);
     }
-    println!(
+    outln!(
         "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6}",
-        "validation", "rows", "pearson", "accuracy", "macro_f1", "ece"
-    );
+        "validation",
+        "rows",
+        "pearson",
+        "accuracy",
+        "macro_f1",
+        "ece"
+    )?;
     let v = &manifest.validation;
     let mut rows: Vec<(String, &serde_json::Value)> = v["by_file"]
         .as_object()
@@ -258,7 +276,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
     rows.push(("overall".into(), &v["overall"]));
     let f = |x: &serde_json::Value| x.as_f64().map(|x| format!("{x:.4}")).unwrap_or("-".into());
     for (name, m) in rows {
-        println!(
+        outln!(
             "{:<40} {:>6} {:>8} {:>8} {:>8} {:>6}",
             name,
             m["rows"],
@@ -266,7 +284,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
             f(&m["accuracy"]),
             f(&m["macro_f1"]),
             f(&m["ece"])
-        );
+        )?;
     }
     Ok(EXIT_OK)
 }

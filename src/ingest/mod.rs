@@ -40,7 +40,8 @@ pub enum Layout {
 /// One article (or, in lines mode, one file of lines).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
-    /// Stable id: the JSONL `id`, or the file stem for text files.
+    /// Stable id, unique within one run: the JSONL `id` (or `file:line` without one), the file
+    /// stem for text files, or the file's path when two files of a run share a stem.
     pub id: String,
     /// Where it came from: a path, `path:line` for JSONL, or `-` for stdin.
     pub source: String,
@@ -52,11 +53,14 @@ pub struct Article {
     pub layout: Layout,
 }
 
-/// The result of reading a set of inputs: articles in input order, and the inputs that failed.
+/// The result of reading a set of inputs: articles in input order, the inputs that failed, and
+/// notes on what was skipped or renamed (not failures).
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub articles: Vec<Article>,
     pub errors: Vec<InputError>,
+    /// Skipped directory entries (dead links, FIFOs, symlink loops) and disambiguated ids.
+    pub notes: Vec<String>,
 }
 
 /// Reads every input (`-` is stdin; directories are walked recursively in sorted order).
@@ -72,22 +76,53 @@ pub fn read_inputs(inputs: &[String], mode: InputMode) -> Ingested {
         }
         let path = Path::new(input);
         if path.is_dir() {
-            match walk(path) {
-                Ok(files) if files.is_empty() => out.errors.push(InputError::Empty {
+            let files = walk(path, &mut out);
+            if files.is_empty() {
+                out.errors.push(InputError::Empty {
                     source_name: format!("{input} (directory with no files)"),
-                }),
-                Ok(files) => {
-                    for f in files {
-                        read_file(&f, mode, &mut out);
-                    }
-                }
-                Err(e) => out.errors.push(io_error(input, e)),
+                });
+            }
+            for f in files {
+                read_file(&f, mode, &mut out);
             }
         } else {
             read_file(path, mode, &mut out);
         }
     }
+    make_ids_unique(&mut out);
     out
+}
+
+/// Two text files with the same stem (`x/report.txt`, `y/report.txt`) get their paths as ids;
+/// a JSONL id used twice is reported and the later article gets `id@source`.
+fn make_ids_unique(out: &mut Ingested) {
+    use std::collections::HashMap;
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for a in &out.articles {
+        *count.entry(a.id.as_str()).or_default() += 1;
+    }
+    let shared: std::collections::HashSet<String> = count
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for a in &mut out.articles {
+        if !shared.contains(&a.id) {
+            continue;
+        }
+        if !a.source.contains(':') || a.source.starts_with('-') {
+            a.id = a.source.clone();
+        } else if !seen.insert(a.id.clone()) {
+            out.notes.push(format!(
+                "{}: id {:?} was already used in this run; this article is kept apart as {:?}",
+                a.source,
+                a.id,
+                format!("{}@{}", a.id, a.source)
+            ));
+            a.id = format!("{}@{}", a.id, a.source);
+        }
+    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, InputError> {
@@ -112,27 +147,66 @@ fn io_error(name: &str, error: std::io::Error) -> InputError {
     }
 }
 
-/// Regular, non-hidden files under `dir`, recursively, sorted by path.
-fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Regular, non-hidden files under `dir`, recursively, sorted by path; each real file once
+/// (symlinked directories are followed once, loops are named). An unreadable entry becomes an
+/// error naming it; dead links, FIFOs and other special files are named as skipped.
+fn walk(dir: &Path, out: &mut Ingested) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let mut seen_dirs = std::collections::HashSet::new();
+    let mut seen_files = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
+        match std::fs::canonicalize(&d) {
+            Ok(real) if !seen_dirs.insert(real.clone()) => {
+                out.notes.push(format!(
+                    "{}: skipped, a link back to {} (directory loop)",
+                    d.display(),
+                    real.display()
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                out.errors.push(io_error(&d.display().to_string(), e));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    out.errors.push(io_error(&d.display().to_string(), e));
+                    continue;
+                }
+            };
+            if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
             let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.is_file() {
-                files.push(path);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) if m.is_file() => {
+                    let real = std::fs::canonicalize(&path).unwrap_or(path.clone());
+                    if seen_files.insert(real) {
+                        files.push(path);
+                    }
+                }
+                Ok(_) => out.notes.push(format!(
+                    "{}: skipped, not a regular file (FIFO, socket or device)",
+                    path.display()
+                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => out
+                    .notes
+                    .push(format!("{}: skipped, a link to nothing", path.display())),
+                Err(e) => out.errors.push(io_error(&path.display().to_string(), e)),
             }
         }
     }
     files.sort();
-    Ok(files)
+    files
 }
 
 fn read_file(path: &Path, mode: InputMode, out: &mut Ingested) {
@@ -188,7 +262,7 @@ pub fn parse_bytes(name: &str, bytes: &[u8], mode: InputMode, stdin: bool, out: 
 
 /// Checks for binary content and invalid UTF-8; strips a UTF-8 byte-order mark.
 fn decode(name: &str, bytes: &[u8]) -> Result<String, InputError> {
-    if let Some(offset) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         return Err(InputError::Binary {
             source_name: name.to_string(),
             offset,
@@ -231,7 +305,13 @@ pub fn parse_text_article(name: &str, text: &str) -> Result<Article, InputError>
     let trimmed = text.trim_start();
     let mut date = None;
     let mut body = trimmed;
-    if let Some(rest) = trimmed.strip_prefix("date ") {
+    // Only `date` followed by a number is a header (a malformed one is an error):
+    // "date night was cancelled" is an undated body.
+    let header = trimmed.strip_prefix("date ").filter(|rest| {
+        rest.trim_start_matches([' ', '\t'])
+            .starts_with(|c: char| c.is_ascii_digit())
+    });
+    if let Some(rest) = header {
         let rest = rest.trim_start_matches([' ', '\t']);
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let value = &rest[..end];
@@ -298,8 +378,8 @@ fn parse_jsonl_line(where_: &str, line: &str) -> Result<Article, InputError> {
             reason,
         })?),
     };
-    let text = row.text.trim();
-    if text.is_empty() {
+    // Offsets index the "text" field exactly as given, so it is not trimmed.
+    if row.text.trim().is_empty() {
         return Err(InputError::Empty {
             source_name: where_.to_string(),
         });
@@ -314,7 +394,7 @@ fn parse_jsonl_line(where_: &str, line: &str) -> Result<Article, InputError> {
         source: where_.to_string(),
         date,
         title: row.title,
-        text: text.to_string(),
+        text: row.text,
         layout: Layout::Prose,
     })
 }
@@ -345,7 +425,7 @@ mod tests {
 
     #[test]
     fn bad_dates_are_errors_naming_the_input() {
-        for bad in ["2024-13-01", "2024-02-30", "yesterday", "29/12/2024"] {
+        for bad in ["2024-13-01", "2024-02-30", "2024", "29/12/2024"] {
             let e = parse_text_article("c.txt", &format!("date {bad} Text.")).unwrap_err();
             assert!(matches!(e, InputError::BadDate { .. }), "{bad}");
             assert!(e.to_string().contains("c.txt"), "{e}");
@@ -414,6 +494,71 @@ mod tests {
         let mut out = Ingested::default();
         parse_bytes("-", b"date 2020-01-01 Hi.", InputMode::Auto, true, &mut out);
         assert_eq!(out.articles[0].id, "stdin");
+    }
+
+    #[test]
+    fn only_a_dated_first_line_is_a_date_header() {
+        for body in ["date night was cancelled.", "date yesterday was set."] {
+            let a = one("x.txt", body.as_bytes(), InputMode::Text);
+            assert_eq!(a.articles[0].date, None);
+            assert_eq!(a.articles[0].text, body);
+        }
+    }
+
+    #[test]
+    fn a_nul_byte_anywhere_marks_a_binary_file() {
+        let mut bytes = vec![b'a'; 100_000];
+        bytes.push(0);
+        assert!(matches!(
+            one("x.txt", &bytes, InputMode::Text).errors[..],
+            [InputError::Binary { .. }]
+        ));
+    }
+
+    #[test]
+    fn files_with_the_same_stem_stay_apart_and_duplicate_ids_are_noted() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["x", "y"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join("report.txt"), "A sentence.").unwrap();
+        }
+        let jsonl = dir.path().join("z.jsonl");
+        std::fs::write(
+            &jsonl,
+            "{\"id\":\"a\",\"text\":\"One.\"}\n{\"id\":\"a\",\"text\":\"Two.\"}\n",
+        )
+        .unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        let got = read_inputs(&[d], InputMode::Auto);
+        let ids: Vec<&str> = got.articles.iter().map(|a| a.id.as_str()).collect();
+        let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+        assert_eq!(unique.len(), 4, "{ids:?}");
+        assert!(ids.iter().any(|i| i.ends_with("x/report.txt")), "{ids:?}");
+        assert_eq!(got.notes.len(), 1, "{:?}", got.notes);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_walked_once_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.txt"), "A.").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "B.").unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).unwrap();
+        std::os::unix::fs::symlink("nowhere", dir.path().join("dead.txt")).unwrap();
+        let got = read_inputs(&[dir.path().to_str().unwrap().to_string()], InputMode::Auto);
+        assert_eq!(got.articles.len(), 2);
+        assert!(got.errors.is_empty(), "{:?}", got.errors);
+        assert!(
+            got.notes.iter().any(|n| n.contains("loop")),
+            "{:?}",
+            got.notes
+        );
+        assert!(
+            got.notes.iter().any(|n| n.contains("dead.txt")),
+            "{:?}",
+            got.notes
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 use super::{
-    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, relative_base,
-    to_vec_f32, Predictions, Split, TrainConfig,
+    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, install_model,
+    relative_base, staging_dir, to_vec_f32, Predictions, Split, TrainConfig,
 };
 use crate::error::TrainError;
 use crate::metrics;
@@ -137,12 +137,9 @@ pub fn finish(
     }
     let vader = vader_baseline(examples, va);
 
-    // Write aside, then rename into place.
-    let parent = cfg.out.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let tmp = cfg.out.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    // Write aside, then move into place.
+    let staging = staging_dir(&cfg.out)?;
+    let tmp = staging.path().to_path_buf();
     let head_path = tmp.join("head.safetensors");
     Tensor::write_safetensors(&out.head, &head_path).map_err(|e| TrainError::Model(e.into()))?;
     let head_sha = sha256_file(&head_path).map_err(io(&head_path))?;
@@ -205,8 +202,7 @@ pub fn finish(
         validation: json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader }),
     };
     manifest.write(&tmp).map_err(io(&tmp))?;
-    let _ = std::fs::remove_dir_all(&cfg.out);
-    std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
+    install_model(staging, &cfg.out)?;
     Ok(manifest)
 }
 

@@ -52,6 +52,57 @@ pub struct TrainConfig {
     pub command: String,
 }
 
+/// A fresh, uniquely named folder beside `out` in which a model is written before
+/// [`install_model`] moves it into place (removed if training fails).
+pub(crate) fn staging_dir(out: &Path) -> Result<tempfile::TempDir, TrainError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|error| TrainError::Io {
+        path: parent.clone(),
+        error,
+    })?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempdir_in(&parent)
+        .map_err(|error| TrainError::Io {
+            path: parent,
+            error,
+        })
+}
+
+/// The files a model folder is made of; `--force` replaces only these in an existing folder.
+pub const MODEL_FILES: [&str; 3] = ["manifest.json", "head.safetensors", "overlay.safetensors"];
+
+/// Moves a written model into `out`: renames the staging folder when `out` does not exist;
+/// otherwise replaces the model's own files one by one (each rename atomic; the manifest last,
+/// so a reader never sees a manifest whose weights are missing) and leaves other files alone.
+pub(crate) fn install_model(staging: tempfile::TempDir, out: &Path) -> Result<(), TrainError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| TrainError::Io { path, error }
+    };
+    if !out.exists() {
+        let tmp = staging.keep();
+        return std::fs::rename(&tmp, out).map_err(io(out));
+    }
+    for name in MODEL_FILES.iter().rev() {
+        let (from, to) = (staging.path().join(name), out.join(name));
+        if from.exists() {
+            std::fs::rename(&from, &to).map_err(io(&to))?;
+        } else if to.exists() {
+            std::fs::remove_file(&to).map_err(io(&to))?;
+        }
+    }
+    Ok(())
+}
+
 /// Progress reporting for long stages: `(stage, done, total)`.
 pub type TrainProgress<'a> = &'a dyn Fn(&str, usize, usize);
 

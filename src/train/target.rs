@@ -11,8 +11,8 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 use super::data::{held_out, load_targets, Example, TargetExample};
 use super::finetune::{FinetuneConfig, SplitMix64};
 use super::{
-    base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature, lr_at,
-    relative_base, to_vec_f32, TrainProgress,
+    base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
+    install_model, lr_at, relative_base, staging_dir, to_vec_f32, TrainProgress,
 };
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
@@ -269,10 +269,9 @@ pub fn train_target(
     }
     let validation = serde_json::Value::Object(validation);
 
-    // Write aside, then rename.
-    let tmp = cfg.out.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    // Write aside, then move into place.
+    let staging = staging_dir(&cfg.out)?;
+    let tmp = staging.path().to_path_buf();
     let vars = enc.encoder.vs.variables();
     let get = |n: &str| -> Result<Tensor, TrainError> {
         vars.get(n)
@@ -342,7 +341,6 @@ pub fn train_target(
         validation,
     };
     manifest.write(&tmp).map_err(io(&tmp))?;
-    let _ = std::fs::remove_dir_all(&cfg.out);
-    std::fs::rename(&tmp, &cfg.out).map_err(io(&cfg.out))?;
+    install_model(staging, &cfg.out)?;
     Ok(manifest)
 }
