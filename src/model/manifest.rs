@@ -201,3 +201,66 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         .map(|b| format!("{b:02x}"))
         .collect::<String>())
 }
+
+/// The sha256 of a large file, remembered in a stamp beside it (`FILE.sha256-stamp`) keyed by
+/// its size, modification time and inode: a later call with the same key skips the hashing
+/// (0.2 s for the 90 MB base). Any change to the file changes the key and re-hashes it. A stamp
+/// that cannot be written is no error.
+pub fn sha256_file_stamped(path: &Path) -> std::io::Result<String> {
+    let key = file_key(path)?;
+    let stamp = stamp_path(path);
+    if let Ok(text) = std::fs::read_to_string(&stamp) {
+        if let Some((k, sha)) = text.trim().split_once(' ') {
+            if k == key && sha.len() == 64 {
+                return Ok(sha.to_string());
+            }
+        }
+    }
+    let sha = sha256_file(path)?;
+    // Only remember the hash if the file did not change while it was read.
+    if file_key(path)? == key {
+        let tmp = stamp.with_extension(format!("{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, format!("{key} {sha}\n")).is_ok() {
+            let _ = std::fs::rename(&tmp, &stamp);
+        }
+    }
+    Ok(sha)
+}
+
+fn stamp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256-stamp");
+    path.with_file_name(name)
+}
+
+/// `size:mtime_ns:inode` of a file.
+fn file_key(path: &Path) -> std::io::Result<String> {
+    let m = std::fs::metadata(path)?;
+    let mtime = m
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    Ok(format!("{}:{mtime}:{inode}", m.len()))
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    #[test]
+    fn a_stamped_hash_is_reused_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.bin");
+        std::fs::write(&f, b"abc").unwrap();
+        let first = sha256_file_stamped(&f).unwrap();
+        assert_eq!(first, sha256_file(&f).unwrap());
+        assert!(stamp_path(&f).is_file());
+        std::fs::write(&f, b"abcd").unwrap();
+        assert_eq!(sha256_file_stamped(&f).unwrap(), sha256_file(&f).unwrap());
+    }
+}

@@ -10,7 +10,7 @@ use tch::{Kind, Tensor};
 use super::encoder::pad_masks;
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
-use super::manifest::{sha256_file, HeadKind, Manifest, ToneSource};
+use super::manifest::{sha256_file, sha256_file_stamped, HeadKind, Manifest, ToneSource};
 use super::{Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel};
 use crate::error::ModelError;
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
@@ -179,7 +179,7 @@ impl TransformerModel {
                 ),
             });
         }
-        let found = sha256_file(&weights).map_err(|e| ModelError::Corrupt {
+        let found = sha256_file_stamped(&weights).map_err(|e| ModelError::Corrupt {
             path: weights.clone(),
             reason: e.to_string(),
             hint: "run `scripts/setup.sh`".into(),

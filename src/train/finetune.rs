@@ -210,7 +210,7 @@ pub fn train_finetune(
                     .iter()
                     .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
                     .collect();
-                loss = loss + index_loss(q, &target, None) * ft.quad_weight;
+                loss += index_loss(q, &target, None) * ft.quad_weight;
             }
             opt.set_lr(lr_at(step, total, warmup, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);

@@ -84,10 +84,10 @@ fn class_metrics(truth: &[Label], pred: &[Label], probs: &[[f32; 3]]) -> serde_j
     let r4 = |x: f64| (x * 1e4).round() / 1e4;
     json!({
         "rows": truth.len(),
-        "macro_f1": r4(metrics::macro_f1(truth, &pred)),
-        "accuracy": r4(metrics::accuracy(truth, &pred)),
+        "macro_f1": r4(metrics::macro_f1(truth, pred)),
+        "accuracy": r4(metrics::accuracy(truth, pred)),
         "ece": r4(metrics::ece(probs, truth, 10)),
-        "confusion": metrics::confusion(truth, &pred),
+        "confusion": metrics::confusion(truth, pred),
     })
 }
 
