@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Evaluate models on the rhetoric dev split (data/rhetoric/dev.jsonl, never trained on).
+"""Evaluate models on the rhetoric dev split (data/rhetoric/rhetoric_dev.jsonl, never trained on).
 
   scripts/eval_rhetoric.py [--dev FILE] [--json OUT] SPEC...
 
@@ -145,7 +145,7 @@ def table(results):
 
 
 def main(argv):
-    dev_path = os.path.join(ROOT, "data", "rhetoric", "dev.jsonl")
+    dev_path = os.path.join(ROOT, "data", "rhetoric", "rhetoric_dev.jsonl")
     json_out = None
     specs = []
     it = iter(argv[1:])

@@ -3,10 +3,10 @@
 
   scripts/rhetoric_corpus.py check FILE...        validate lines, print problems and counts
   scripts/rhetoric_corpus.py build                check everything, then write (for `rhetor train`)
-                                                  data/rhetoric/{train,dev}.jsonl: one sentence a
+                                                  data/rhetoric/rhetoric_{train,dev}.jsonl: one sentence a
                                                   line, `label` = tone -2..2, `quad`, targets with
                                                   character offsets `from`/`to`; and
-                                                  data/rhetoric/{train,dev}_targets.jsonl: one
+                                                  data/rhetoric/rhetoric_{train,dev}_targets.jsonl: one
                                                   target a line (id, text, from, to, label)
   scripts/rhetoric_corpus.py stats                coverage report (counts per tag, quad, cameo...)
 
@@ -206,9 +206,9 @@ def main(argv):
             print("not written: fix the problems above")
             return 1
         for name, rows in (("train", train), ("dev", dev)):
-            write(sentence_rows(rows), os.path.join(DATA, f"{name}.jsonl"))
-            write(target_rows(rows), os.path.join(DATA, f"{name}_targets.jsonl"))
-        print("wrote data/rhetoric/{train,dev}.jsonl and data/rhetoric/{train,dev}_targets.jsonl")
+            write(sentence_rows(rows), os.path.join(DATA, f"rhetoric_{name}.jsonl"))
+            write(target_rows(rows), os.path.join(DATA, f"rhetoric_{name}_targets.jsonl"))
+        print("wrote data/rhetoric/rhetoric_{train,dev}.jsonl and data/rhetoric/rhetoric_{train,dev}_targets.jsonl")
     return 0
 
 

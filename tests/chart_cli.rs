@@ -86,3 +86,40 @@ fn chart_reads_score_jsonl_and_charts_targets() {
     );
     assert!(run.stdout.contains("A united-states"));
 }
+
+#[test]
+fn chart_plots_quad_shares_and_the_report_shows_the_quad_mix() {
+    let t = tempfile::tempdir().unwrap();
+    let corpus = root().join("examples/corpus");
+    let run = rhetor(
+        &[
+            "chart",
+            "--articles",
+            corpus.to_str().unwrap(),
+            "--period",
+            "year",
+            "--metric",
+            "conflict",
+            "--svg",
+            "c.svg",
+            "--html",
+            "c.html",
+        ],
+        None,
+        t.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("share of conflict") && run.stdout.contains("100%"),
+        "{}",
+        run.stdout
+    );
+    let svg = std::fs::read_to_string(t.path().join("c.svg")).unwrap();
+    assert!(svg.contains("share of sentences") && svg.contains("<polyline"));
+    assert!(
+        !svg.contains("<polygon"),
+        "shares are drawn without tone bands"
+    );
+    let html = std::fs::read_to_string(t.path().join("c.html")).unwrap();
+    assert!(html.contains("quad: "), "every point lists its quad mix");
+}

@@ -309,3 +309,40 @@ fn usage_errors_exit_2() {
     let run = rhetor(&["score", "--batch-size", "0", "x"], None, &root());
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn output_files_are_never_replaced_when_read_only_and_devices_are_written_in_place() {
+    let (run, d) = score(&[("good.txt", GOOD.as_bytes())], &["good.txt"]);
+    assert_eq!(run.code, 0);
+    let ro = d.path().join("ro.jsonl");
+    std::fs::write(&ro, "keep\n").unwrap();
+    let mut perm = std::fs::metadata(&ro).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(&ro, perm).unwrap();
+    let run = rhetor(
+        &["score", "--quiet", "-o", "ro.jsonl", "good.txt"],
+        None,
+        d.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("read-only"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&ro).unwrap(), "keep\n");
+    let run = rhetor(
+        &["score", "--quiet", "-o", "/dev/null", "good.txt"],
+        None,
+        d.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    let debris = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(debris, 0, "no temporary file is left behind");
+}

@@ -392,7 +392,13 @@ impl TransformerModel {
         for chunk in order.chunks(self.settings.batch_size.max(1)) {
             let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].0.ids.as_slice()).collect();
             let masks: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].1.as_slice()).collect();
-            let feats = target_features(&self.encoder, &seqs, &masks, false)?;
+            let feats = target_features(
+                &self.encoder,
+                &seqs,
+                &masks,
+                self.manifest.head.markers,
+                false,
+            )?;
             let truncated: Vec<bool> = chunk.iter().map(|&k| enc[k].0.truncated).collect();
             for (t, &k) in self
                 .tones_from_features(&feats, &truncated)?
@@ -408,11 +414,16 @@ impl TransformerModel {
     }
 }
 
-/// `[sentence pool; mention pool]` features of a padded batch (`[n, 2 × hidden]`).
+/// Features of a padded batch for the target head (`[n, 2 × hidden]`). Without markers:
+/// `[sentence pool; mention pool]`. With markers: `[mention pool; opening marker]`, the mean of
+/// the marked tokens (markers and mention) and the hidden state of the opening `<` marker, as in
+/// typed-entity-marker relation models; both attend to the whole sentence, but neither is the
+/// sentence's own average, so the tone toward one target need not copy the sentence's.
 pub fn target_features(
     enc: &SentenceEncoder,
     seqs: &[&[i64]],
     mention_masks: &[&[i64]],
+    markers: bool,
     train: bool,
 ) -> Result<Tensor, ModelError> {
     let (ids, mask) = pad_batch(seqs, enc.tokenizer.pad_id());
@@ -422,10 +433,21 @@ pub fn target_features(
         let last = all
             .last()
             .ok_or_else(|| ModelError::Torch("no output".into()))?;
-        Ok(Tensor::cat(
-            &[mean_pool(last, &mask), mean_pool(last, &mmask)],
-            1,
-        ))
+        let mention = mean_pool(last, &mmask);
+        let other = if markers {
+            // The first marked token is the opening marker.
+            let first = mmask.argmax(1, false);
+            let hidden = last.size()[2];
+            let index = first.view([-1, 1, 1]).expand([-1, 1, hidden], false);
+            last.gather(1, &index, false).squeeze_dim(1)
+        } else {
+            mean_pool(last, &mask)
+        };
+        Ok(if markers {
+            Tensor::cat(&[mention, other], 1)
+        } else {
+            Tensor::cat(&[other, mention], 1)
+        })
     };
     if train {
         run()

@@ -55,6 +55,7 @@ fn logits_of(
     head: &nn::Linear,
     items: &[(Vec<i64>, Vec<i64>)],
     idx: &[usize],
+    markers: bool,
 ) -> Result<Tensor, TrainError> {
     let mut order: Vec<usize> = (0..idx.len()).collect();
     order.sort_by_key(|&k| items[idx[k]].0.len());
@@ -63,7 +64,7 @@ fn logits_of(
         let seqs: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].0.as_slice()).collect();
         let masks: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].1.as_slice()).collect();
         let l = tch::no_grad(|| -> Result<Tensor, ModelError> {
-            Ok(head.forward(&target_features(enc, &seqs, &masks, false)?))
+            Ok(head.forward(&target_features(enc, &seqs, &masks, markers, false)?))
         })?;
         let l = to_vec_f32(&l);
         for (j, &k) in chunk.iter().enumerate() {
@@ -193,7 +194,7 @@ pub fn train_target(
         for b in batches {
             let seqs: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].0.as_slice()).collect();
             let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
-            let logits = head.forward(&target_features(&enc, &seqs, &masks, true)?);
+            let logits = head.forward(&target_features(&enc, &seqs, &masks, cfg.markers, true)?);
             let labels: Vec<Label> = b.iter().map(|&i| train[i].label).collect();
             let loss = class_loss(&logits, &labels, Some(&cw));
             opt.set_lr(lr_at(step, total, warm, ft.lr));
@@ -221,7 +222,10 @@ pub fn train_target(
     let temperature = if calib.is_empty() {
         1.0
     } else {
-        fit_temperature(&logits_of(&enc, &head, &ca_enc, &all_ca)?, &ca_truth)
+        fit_temperature(
+            &logits_of(&enc, &head, &ca_enc, &all_ca, cfg.markers)?,
+            &ca_truth,
+        )
     };
     let probs_of = |logits: &Tensor| -> Vec<[f32; 3]> {
         to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))
@@ -232,10 +236,10 @@ pub fn train_target(
     let band = if calib.is_empty() {
         DEFAULT_NEUTRAL_BAND as f32
     } else {
-        let ca_probs = probs_of(&logits_of(&enc, &head, &ca_enc, &all_ca)?);
+        let ca_probs = probs_of(&logits_of(&enc, &head, &ca_enc, &all_ca, cfg.markers)?);
         fit_band(&ca_probs.iter().map(tone_of).collect::<Vec<_>>(), &ca_truth)
     };
-    let probs = probs_of(&logits_of(&enc, &head, &va_enc, &all_va)?);
+    let probs = probs_of(&logits_of(&enc, &head, &va_enc, &all_va, cfg.markers)?);
     let pred: Vec<Label> = probs
         .iter()
         .map(|p| Label::from_tone(tone_of(p), band))
@@ -295,10 +299,17 @@ pub fn train_target(
     Tensor::write_safetensors(&overlay, &op).map_err(|e| TrainError::Model(e.into()))?;
     let manifest = Manifest {
         name: cfg.name.clone(),
-        description: format!(
-            "Target-dependent tone: {} fine-tuned (fp16 overlay) with a linear head on the pooled sentence and pooled mention tokens",
-            cfg.base_name
-        ),
+        description: if cfg.markers {
+            format!(
+                "Target-dependent tone: {} fine-tuned (fp16 overlay); the mention is wrapped in < > markers and a linear head reads the pooled marked tokens and the opening marker",
+                cfg.base_name
+            )
+        } else {
+            format!(
+                "Target-dependent tone: {} fine-tuned (fp16 overlay) with a linear head on the pooled sentence and pooled mention tokens",
+                cfg.base_name
+            )
+        },
         base: BaseEncoder {
             name: cfg.base_name.clone(),
             path: relative_base(&cfg.base, &cfg.out),
