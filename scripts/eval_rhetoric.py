@@ -15,11 +15,13 @@ accuracy, Pearson r against label/2, accuracy on each hard case (GUIDE.md tags),
 gold tone where both targets are right. Standard library only.
 """
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eval_heldout import pearson  # noqa: E402  (one Pearson for both evaluation scripts)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CLASSES = ["negative", "neutral", "positive"]
@@ -42,15 +44,6 @@ def macro_f1(truth, pred, classes):
             continue
         f1s.append(0.0 if tp == 0 else 2 * tp / (actual + predicted))
     return sum(f1s) / len(f1s) if f1s else 0.0
-
-
-def pearson(x, y):
-    n = len(x)
-    mx, my = sum(x) / n, sum(y) / n
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    sxx = sum((a - mx) ** 2 for a in x)
-    syy = sum((b - my) ** 2 for b in y)
-    return sxy / math.sqrt(sxx * syy) if sxx and syy else float("nan")
 
 
 def run(binary, args, lines):
