@@ -33,13 +33,7 @@ const EXPECTED: &[(Option<&str>, &[&str])] = &[
 
 #[test]
 fn seed_article_speakers_and_targets_sentence_by_sentence() {
-    let run = rhetor(
-        &["score", "--quiet", seed().to_str().unwrap()],
-        None,
-        &root(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let rows = run.rows();
+    let rows = score_seed();
     assert_eq!(rows.len(), EXPECTED.len());
     for (r, (speaker, targets)) in rows.iter().zip(EXPECTED) {
         assert_eq!(r["speaker"].as_str(), *speaker, "speaker of {}", r["text"]);

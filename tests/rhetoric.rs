@@ -23,13 +23,7 @@ fn score_lines(lines: &[&str]) -> Vec<serde_json::Value> {
 
 #[test]
 fn seed_article_hostile_rhetoric_is_hostile_and_the_love_quote_is_warm() {
-    let run = rhetor(
-        &["score", "--quiet", seed().to_str().unwrap()],
-        None,
-        &root(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let rows = run.rows();
+    let rows = score_seed();
     // The issue also names "bolster military capability" (a build-up in plain register); the
     // current model still reads it as mildly positive (+0.16): a known limit, models/README.md.
     for needle in [
@@ -153,21 +147,8 @@ const CONTRAST: &[(&str, &str, &str)] = &[
 
 #[test]
 fn targets_of_opposite_stance_in_one_sentence_get_opposite_signs() {
-    let mut input = String::new();
-    for (text, good, bad) in CONTRAST {
-        for m in [good, bad] {
-            input += &serde_json::json!({"text": text, "mention": m}).to_string();
-            input.push('\n');
-        }
-    }
-    let run = rhetor(
-        &["score", "--quiet", "--input", "targets", "-"],
-        Some(input.as_bytes()),
-        &root(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let tones: Vec<f64> = run.rows().iter().map(tone).collect();
-    let opposite = tones.chunks(2).filter(|p| p[0] > 0.0 && p[1] < 0.0).count();
+    let tones = pair_tones(CONTRAST);
+    let opposite = tones.iter().filter(|p| p[0] > 0.0 && p[1] < 0.0).count();
     assert!(opposite >= 6, "{opposite} of {}: {tones:?}", CONTRAST.len());
 }
 

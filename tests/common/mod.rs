@@ -116,3 +116,40 @@ pub fn row_with<'a>(rows: &'a [serde_json::Value], needle: &str) -> &'a serde_js
         .find(|r| r["text"].as_str().is_some_and(|t| t.contains(needle)))
         .unwrap_or_else(|| panic!("no row contains {needle:?}"))
 }
+
+/// Scores the seed article (../shared/seeds) and returns its rows; the run must succeed.
+#[allow(dead_code)]
+pub fn score_seed() -> Vec<serde_json::Value> {
+    let run = rhetor(
+        &["score", "--quiet", seed().to_str().unwrap()],
+        None,
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.rows()
+}
+
+/// The target model's tones for `(sentence, first mention, second mention)` triples, as
+/// `[first, second]` pairs in order (through `rhetor score --input targets`).
+#[allow(dead_code)]
+pub fn pair_tones(pairs: &[(&str, &str, &str)]) -> Vec<[f64; 2]> {
+    let mut input = String::new();
+    for (text, a, b) in pairs {
+        for m in [a, b] {
+            input += &serde_json::json!({"text": text, "mention": m}).to_string();
+            input.push('\n');
+        }
+    }
+    let run = rhetor(
+        &["score", "--quiet", "--input", "targets", "-"],
+        Some(input.as_bytes()),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tones: Vec<f64> = run
+        .rows()
+        .iter()
+        .map(|r| r["tone"].as_f64().unwrap())
+        .collect();
+    tones.chunks(2).map(|p| [p[0], p[1]]).collect()
+}
