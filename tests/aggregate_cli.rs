@@ -142,3 +142,31 @@ fn an_invalid_utf8_line_or_an_absurd_tone_is_named_and_reading_goes_on() {
         .sum();
     assert_eq!(total, 3, "every good dated row after the bad lines is read");
 }
+
+#[test]
+fn a_single_sentence_cell_has_no_confidence_interval_rather_than_a_zero_width_one() {
+    let rows = root().join("tests/fixtures/aggregate_rows.jsonl");
+    let run = rhetor(
+        &["aggregate", rows.to_str().unwrap(), "--period", "month"],
+        None,
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (mut single, mut several) = (0, 0);
+    for line in run.stdout.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (n, sd, lo, hi) = (f[5], f[8], f[9], f[10]);
+        if n == "1" {
+            single += 1;
+            assert_eq!((sd, lo, hi), ("", "", ""), "{line}");
+        } else {
+            several += 1;
+            let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+            assert!(lo < hi, "{line}");
+        }
+    }
+    assert!(
+        single > 0 && several > 0,
+        "the fixture has both kinds of cell"
+    );
+}

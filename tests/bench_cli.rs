@@ -79,3 +79,49 @@ fn unknown_suite_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_nan_rating_or_an_empty_suite_is_named_and_the_other_suites_still_report() {
+    let t = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(t.path().join(name), text).unwrap();
+    write(
+        "good.txt",
+        "1\t-2.5\tThey vowed to destroy the enemy.\n2\t3.1\tA wonderful, historic friendship.\n",
+    );
+    write(
+        "nan.txt",
+        "1\t1.5\tFine words.\n2\tNaN\tNo rating at all.\n",
+    );
+    write("empty.csv", "\n\n");
+    let run = rhetor(
+        &[
+            "bench",
+            "--quiet",
+            "--model",
+            "vader",
+            "--suite",
+            "good.txt",
+            "--suite",
+            "nan.txt",
+            "--suite",
+            "empty.csv",
+        ],
+        None,
+        t.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("good"), "{}", run.stdout);
+    assert!(!run.stdout.contains("NaN"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("nan.txt:2: rating \"NaN\" is not a finite number"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("empty.csv: the suite has no labeled rows"),
+        "{}",
+        run.stderr
+    );
+}

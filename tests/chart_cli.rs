@@ -123,3 +123,42 @@ fn chart_plots_quad_shares_and_the_report_shows_the_quad_mix() {
     let html = std::fs::read_to_string(t.path().join("c.html")).unwrap();
     assert!(html.contains("quad: "), "every point lists its quad mix");
 }
+
+#[test]
+fn an_unknown_actor_is_warned_about_with_the_closest_ids_and_single_points_show_no_ci() {
+    let rows = root().join("tests/fixtures/aggregate_rows.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("c.svg");
+    let run = rhetor(
+        &[
+            "chart",
+            rows.to_str().unwrap(),
+            "--actor",
+            "kim-jong-u",
+            "--actor",
+            "donald-trump",
+            "--actor",
+            "zzzz",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        None,
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no sentence names actor `kim-jong-u` as speaker: did you mean kim-jong-un?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("actor `zzzz` as speaker: `rhetor aggregate` lists"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("`donald-trump`"), "{}", run.stderr);
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("single unit: no CI"), "{svg}");
+}

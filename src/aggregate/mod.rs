@@ -69,9 +69,13 @@ pub struct Stat {
     pub sentences: usize,
     pub articles: usize,
     pub mean_tone: f64,
-    pub sd: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
+    /// Standard deviation of the units' tones; `None` (null, an empty CSV cell) when the
+    /// cell has a single unit (sentence, or article with `--weight article`).
+    pub sd: Option<f64>,
+    /// 95 % confidence interval of the mean (Student t); `None` for a single unit, where a
+    /// zero-width interval would claim certainty the data cannot give.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
     pub share_negative: f64,
     pub share_positive: f64,
     /// Shares of the quad classes among the cell's sentences that have one (GDELT-style
@@ -247,12 +251,8 @@ impl Stat {
         let v = Array1::from(units.iter().map(|u| u.tone).collect::<Vec<_>>());
         let n = v.len();
         let mean = v.mean().unwrap_or(0.0);
-        let sd = if n > 1 { v.std(1.0) } else { 0.0 };
-        let half = if n > 1 {
-            t95(n - 1) * sd / (n as f64).sqrt()
-        } else {
-            0.0
-        };
+        let sd = (n > 1).then(|| v.std(1.0));
+        let half = sd.map(|sd| t95(n - 1) * sd / (n as f64).sqrt());
         let r4 = |x: f64| (x * 1e4).round() / 1e4;
         let avg = |f: &dyn Fn(&Unit) -> f64| r4(units.iter().map(f).sum::<f64>() / n as f64);
         let with_quad: Vec<[f64; 5]> = units.iter().filter_map(|u| u.quad).collect();
@@ -272,9 +272,9 @@ impl Stat {
             sentences: obs.len(),
             articles: articles.len(),
             mean_tone: r4(mean),
-            sd: r4(sd),
-            ci_low: r4(mean - half),
-            ci_high: r4(mean + half),
+            sd: sd.map(r4),
+            ci_low: half.map(|h| r4(mean - h)),
+            ci_high: half.map(|h| r4(mean + h)),
             share_negative: avg(&|u| u.negative),
             share_positive: avg(&|u| u.positive),
             quad,
@@ -288,6 +288,7 @@ pub fn to_csv(stats: &[Stat]) -> String {
         "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event\n",
     );
     let r = |x: f64| format!("{:.4}", x);
+    let maybe = |x: Option<f64>| x.map(r).unwrap_or_default();
     for s in stats {
         let quad = match &s.quad {
             Some(q) => q.as_array().map(r).join(","),
@@ -306,9 +307,9 @@ pub fn to_csv(stats: &[Stat]) -> String {
             s.sentences,
             s.articles,
             r(s.mean_tone),
-            r(s.sd),
-            r(s.ci_low),
-            r(s.ci_high),
+            maybe(s.sd),
+            maybe(s.ci_low),
+            maybe(s.ci_high),
             r(s.share_negative),
             r(s.share_positive),
             quad

@@ -115,6 +115,9 @@ pub enum BenchError {
     Data(#[from] DataError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A suite without a single labeled row: its metrics would be meaningless.
+    #[error("{0}: the suite has no labeled rows; check the file and its format")]
+    Empty(std::path::PathBuf),
 }
 
 /// Runs one model over one suite.
@@ -184,6 +187,9 @@ pub fn run_suite(
         }
         rows += chunk.len();
         progress(rows);
+    }
+    if rows == 0 {
+        return Err(BenchError::Empty(suite.path.clone()));
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
     Ok(Outcome {

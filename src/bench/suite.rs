@@ -212,10 +212,8 @@ impl SuiteReader {
                 let (Some(_), Some(r), Some(t)) = (p.next(), p.next(), p.next()) else {
                     return Err(self.err("expected id<TAB>rating<TAB>text".into()));
                 };
-                let r: f32 = r
-                    .trim()
-                    .parse()
-                    .map_err(|_| self.err(format!("rating {r:?} is not a number")))?;
+                let r = crate::train::data::finite(r)
+                    .ok_or_else(|| self.err(format!("rating {r:?} is not a finite number")))?;
                 let tone = (r / 4.0).clamp(-1.0, 1.0);
                 Ok(Some(SuiteRow {
                     text: t.trim().to_string(),

@@ -10,7 +10,7 @@ use rhetor::bench::{peak_rss_mib, run_suite, Machine, ModelInfo, Report};
 use rhetor::model::transformer::Settings;
 use rhetor::train::data::NEUTRAL_BAND;
 
-use super::{progress, set_threads, EXIT_OK};
+use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
 
 /// Compare tone models on labeled suites: agreement, calibration, speed and memory.
 ///
@@ -89,6 +89,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     });
     let mut models = Vec::new();
     let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
     for name in &args.model {
         let t = Instant::now();
         let settings = Settings {
@@ -104,10 +105,16 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         for s in &suites {
             let pb = progress::bar(args.quiet, 0, &s.name);
             pb.set_message(model.name().to_string());
-            let o = run_suite(model.as_ref(), s, &|n| pb.set_position(n as u64))
-                .with_context(|| format!("suite {} with model {name}", s.name))?;
+            let outcome = run_suite(model.as_ref(), s, &|n| pb.set_position(n as u64));
             pb.finish_and_clear();
-            outcomes.push(o);
+            match outcome {
+                Ok(o) => outcomes.push(o),
+                // One bad suite does not lose the others' results: it is named and skipped.
+                Err(e) => {
+                    eprintln!("rhetor: error: suite {} with model {name}: {e}", s.name);
+                    failed.push(format!("{} with {name} ({e})", s.name));
+                }
+            }
         }
     }
     outcomes.sort_by(|a, b| a.suite.cmp(&b.suite).then(a.model.cmp(&b.model)));
@@ -115,7 +122,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         machine: Machine::detect(),
         models,
         outcomes,
-        skipped,
+        skipped: skipped.into_iter().chain(failed.iter().cloned()).collect(),
         peak_rss_mib: peak_rss_mib(),
         neutral_band: NEUTRAL_BAND,
     };
@@ -127,5 +134,9 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     if let Some(p) = &args.report_md {
         write(p, &report.markdown())?;
     }
-    Ok(EXIT_OK)
+    Ok(if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_SOME_FAILED
+    })
 }

@@ -111,6 +111,19 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         args.top,
         &args.actor,
     );
+    for (id, near) in &chart.unknown {
+        let hint = if near.is_empty() {
+            "`rhetor aggregate` lists the actor ids present".to_string()
+        } else {
+            format!("did you mean {}?", near.join(", "))
+        };
+        let side = if args.by == By::Speaker {
+            "as speaker"
+        } else {
+            "as target"
+        };
+        eprintln!("rhetor: warning: no sentence names actor `{id}` {side}: {hint}");
+    }
     out!("{}", chart.terminal(args.width))?;
     if let Some(p) = &args.svg {
         super::output::write_file(p, chart.svg().as_bytes())?;

@@ -60,6 +60,10 @@ pub struct TrainArgs {
     /// Target method: do not wrap the mention in marker tokens (mention pooling only).
     #[arg(long)]
     pub no_markers: bool,
+    /// Target method: weight of the pairwise loss that asks two targets of one sentence with
+    /// different gold classes to get tones that differ in the same direction (0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub contrast_weight: f64,
     /// Labeled training files (a fraction is held out for validation). A file given twice
     /// weighs twice in training (its held-out rows still count once).
     #[arg(long, required = true)]
@@ -220,6 +224,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
                 calib_fraction: cfg.calib_fraction,
                 max_length: cfg.max_length,
                 markers: !args.no_markers,
+                contrast_weight: args.contrast_weight,
                 command: cfg.command.clone(),
             };
             let ft = FinetuneConfig {

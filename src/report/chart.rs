@@ -94,6 +94,9 @@ pub struct Chart {
     pub dyads: Vec<(String, String, usize, f64)>,
     /// Evidence per (actor, period): up to three (tone, text, article, date) by |tone|.
     pub evidence: BTreeMap<(String, String), Evidence>,
+    /// Actors asked for by id that no row names (`by` side), each with up to three known ids
+    /// spelled closest to it.
+    pub unknown: Vec<(String, Vec<String>)>,
 }
 
 const SYMBOLS: [char; 8] = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
@@ -121,6 +124,11 @@ impl Chart {
         for s in stats.iter().filter(|s| s.by == by) {
             *totals.entry(s.actor.clone()).or_default() += s.sentences;
         }
+        let unknown = actors
+            .iter()
+            .filter(|a| !totals.contains_key(*a))
+            .map(|a| (a.clone(), closest(a, totals.keys())))
+            .collect();
         let chosen: Vec<String> = if actors.is_empty() {
             let mut t: Vec<(String, usize)> = totals.into_iter().collect();
             t.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -215,6 +223,7 @@ impl Chart {
             series,
             dyads,
             evidence,
+            unknown,
         }
     }
 
@@ -442,10 +451,13 @@ impl Chart {
             if se.points.len() > 1 && self.metric == Metric::Tone {
                 let mut band = String::new();
                 for (i, st) in &se.points {
-                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(st.ci_high));
+                    // A single-unit point has no interval: the band pinches to its mean.
+                    let high = st.ci_high.unwrap_or(st.mean_tone);
+                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(high));
                 }
                 for (i, st) in se.points.iter().rev() {
-                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(st.ci_low));
+                    let low = st.ci_low.unwrap_or(st.mean_tone);
+                    let _ = write!(band, "{:.1},{:.1} ", x(*i), y(low));
                 }
                 let _ = write!(
                     s,
@@ -466,9 +478,11 @@ impl Chart {
                 );
             }
             for (i, st) in &se.points {
+                // A hollow marker: a single unit, no confidence interval.
+                let fill = if st.ci_low.is_some() { c } else { "white" };
                 let _ = write!(
                     s,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}"><title>{} {}: {} (n={}, mean tone {:+.2}, 95% CI {:+.2}..{:+.2})</title></circle>"#,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{fill}" stroke="{c}" stroke-width="1.5"><title>{} {}: {} (n={}, mean tone {:+.2}, {})</title></circle>"#,
                     x(*i),
                     y(self.y(st)),
                     esc(&se.actor),
@@ -476,8 +490,7 @@ impl Chart {
                     self.format(self.metric.value(st).unwrap_or(0.0)),
                     st.sentences,
                     st.mean_tone,
-                    st.ci_low,
-                    st.ci_high
+                    ci_text(st)
                 );
             }
             let ly = mt + 10.0 + 22.0 * k as f64;
@@ -530,9 +543,9 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{
             for (_, st) in &se.points {
                 let _ = writeln!(
                     h,
-                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> over {} sentence(s) in {} article(s){}</p>",
-                    esc(&st.period), cls(st.mean_tone), st.mean_tone, st.sentences, st.articles,
-                    quad_summary(st)
+                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> ({}) over {} sentence(s) in {} article(s){}</p>",
+                    esc(&st.period), cls(st.mean_tone), st.mean_tone, ci_text(st), st.sentences,
+                    st.articles, quad_summary(st)
                 );
                 if let Some(ev) = self.evidence.get(&(se.actor.clone(), st.period.clone())) {
                     for (tone, text, art, date) in ev {
@@ -551,6 +564,25 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{
 }
 
 /// " · quad: 50% verbal conflict, 25% …" for a cell with quad shares (largest first).
+/// Up to three of `known` spelled closest to `id` (normalised Levenshtein similarity ≥ 0.5,
+/// or containing it), most similar first.
+fn closest<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut scored: Vec<(f64, &String)> = known
+        .map(|k| (strsim::normalized_levenshtein(id, k), k))
+        .filter(|(sim, k)| *sim >= 0.5 || k.contains(id) || id.contains(k.as_str()))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
+}
+
+/// "95% CI −0.40..+0.10", or a mark that a single unit has none.
+fn ci_text(st: &Stat) -> String {
+    match (st.ci_low, st.ci_high) {
+        (Some(lo), Some(hi)) => format!("95% CI {lo:+.2}..{hi:+.2}"),
+        _ => "single unit: no CI".to_string(),
+    }
+}
+
 fn quad_summary(st: &Stat) -> String {
     let Some(q) = st.quad else {
         return String::new();
@@ -596,10 +628,20 @@ pub fn esc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::{closest, esc};
 
     #[test]
     fn escapes_markup() {
         assert_eq!(esc("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+    }
+
+    #[test]
+    fn closest_ids_are_near_misspellings_or_contain_the_query() {
+        let known: Vec<String> = ["united-states", "united-kingdom", "kim-jong-un", "japan"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(closest("united-state", known.iter())[0], "united-states");
+        assert_eq!(closest("kim", known.iter()), vec!["kim-jong-un"]);
+        assert!(closest("zzzz", known.iter()).is_empty());
     }
 }

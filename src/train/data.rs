@@ -150,10 +150,10 @@ fn parse_vader(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, Dat
                 reason: "expected id<TAB>rating<TAB>text".into(),
             });
         };
-        let rating: f32 = rating.trim().parse().map_err(|_| DataError::Parse {
+        let rating: f32 = finite(rating).ok_or_else(|| DataError::Parse {
             path: path.to_path_buf(),
             line: i + 1,
-            reason: format!("rating {rating:?} is not a number"),
+            reason: format!("rating {rating:?} is not a finite number"),
         })?;
         let tone = (rating / 4.0).clamp(-1.0, 1.0);
         out.push(Example {
@@ -236,6 +236,11 @@ fn parse_newsmtsc(path: &Path, text: &str, group: &str) -> Result<Vec<Example>, 
     Ok(out)
 }
 
+/// A finite number, or `None` (so `NaN` and `inf` ratings are rejected, not averaged).
+pub fn finite(raw: &str) -> Option<f32> {
+    raw.trim().parse::<f32>().ok().filter(|x| x.is_finite())
+}
+
 /// Turns a label cell into (tone, class): numbers are divided by `scale`; words such as
 /// negative/neutral/positive (or neg/pos, -1/0/1) are classes.
 pub fn label_value(raw: &str, scale: f32) -> Option<(Option<f32>, Label)> {
@@ -246,7 +251,7 @@ pub fn label_value(raw: &str, scale: f32) -> Option<(Option<f32>, Label)> {
         "positive" | "pos" | "warm" => return Some((None, Label::Positive)),
         _ => {}
     }
-    let x: f32 = r.parse().ok()?;
+    let x = finite(&r)?;
     let tone = (x / scale).clamp(-1.0, 1.0);
     Some((Some(tone), Label::from_tone(tone, NEUTRAL_BAND)))
 }

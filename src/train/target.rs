@@ -40,6 +40,8 @@ pub struct TargetConfig {
     pub max_length: usize,
     /// Wrap the mention in marker tokens (`<` … `>`) so the encoder sees which one is meant.
     pub markers: bool,
+    /// Weight of the pairwise contrast loss ([`contrast_loss`]) against the class loss.
+    pub contrast_weight: f64,
     pub command: String,
 }
 
@@ -75,6 +77,46 @@ fn logits_of(
     Ok(Tensor::from_slice(&flat).view([idx.len() as i64, 3]))
 }
 
+/// One id per distinct sentence text, for each example.
+fn sentence_ids(xs: &[TargetExample]) -> Vec<usize> {
+    let mut ids = std::collections::HashMap::new();
+    xs.iter()
+        .map(|x| {
+            let next = ids.len();
+            *ids.entry(x.text.as_str()).or_insert(next)
+        })
+        .collect()
+}
+
+/// Pairwise contrast loss over the targets of one sentence whose gold classes differ: the
+/// target of the warmer class must get a tone (P(positive) − P(negative)) higher by at least
+/// 0.5 per class step (1.0 for a negative/positive pair). The class loss alone lets the
+/// model give every target the sentence's dominant side; this term is only satisfied when
+/// the two mentions are told apart. `None` when the batch has no such pair.
+fn contrast_loss(logits: &Tensor, labels: &[Label], sentences: &[usize]) -> Option<Tensor> {
+    let (mut cold, mut warm, mut margin) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..labels.len() {
+        for j in i + 1..labels.len() {
+            let step = labels[j].index() as i64 - labels[i].index() as i64;
+            if sentences[i] != sentences[j] || step == 0 {
+                continue;
+            }
+            let (c, w) = if step > 0 { (i, j) } else { (j, i) };
+            cold.push(c as i64);
+            warm.push(w as i64);
+            margin.push(0.5 * step.abs() as f32);
+        }
+    }
+    if cold.is_empty() {
+        return None;
+    }
+    let p = logits.softmax(-1, Kind::Float);
+    let tone = p.select(1, 2) - p.select(1, 0);
+    let gap = tone.index_select(0, &Tensor::from_slice(&warm))
+        - tone.index_select(0, &Tensor::from_slice(&cold));
+    Some((Tensor::from_slice(&margin) - gap).relu().mean(Kind::Float))
+}
+
 /// The tone of the target model: P(positive) − P(negative).
 fn tone_of(p: &[f32; 3]) -> f32 {
     p[2] - p[0]
@@ -102,8 +144,10 @@ pub fn train_target(
     let mut calib = Vec::new();
     for p in &cfg.data {
         for ex in load_targets(p)? {
+            // Held out by sentence, so that a sentence's targets stay on one side and
+            // the contrast pairs of training are whole.
             let probe = Example {
-                key: ex.key.clone(),
+                key: ex.text.clone(),
                 text: String::new(),
                 tone: None,
                 label: ex.label,
@@ -175,6 +219,7 @@ pub fn train_target(
     };
     let (tr_enc, ca_enc, va_enc) = (encode(&train), encode(&calib), encode(&val));
     let cw = class_weights(train.iter().map(|x| x.label));
+    let sentence_of = sentence_ids(&train);
     let mut rng = SplitMix64::new(cfg.seed);
     let bs = ft.batch_size.max(1);
     let total = train.len().div_ceil(bs) * ft.epochs;
@@ -187,7 +232,9 @@ pub fn train_target(
         rng.shuffle(&mut order);
         let mut batches: Vec<Vec<usize>> = Vec::new();
         for bucket in order.chunks_mut(bs * 50) {
-            bucket.sort_by_key(|&i| tr_enc[i].0.len());
+            // Targets of one sentence have the same length: sorted together, they share
+            // a batch, where the contrast loss compares them.
+            bucket.sort_by_key(|&i| (tr_enc[i].0.len(), sentence_of[i]));
             batches.extend(bucket.chunks(bs).map(|b| b.to_vec()));
         }
         rng.shuffle(&mut batches);
@@ -196,7 +243,12 @@ pub fn train_target(
             let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
             let logits = head.forward(&target_features(&enc, &seqs, &masks, cfg.markers, true)?);
             let labels: Vec<Label> = b.iter().map(|&i| train[i].label).collect();
+            let sentences: Vec<usize> = b.iter().map(|&i| sentence_of[i]).collect();
             let loss = class_loss(&logits, &labels, Some(&cw));
+            let loss = match contrast_loss(&logits, &labels, &sentences) {
+                Some(pairs) => loss + pairs * cfg.contrast_weight,
+                None => loss,
+            };
             opt.set_lr(lr_at(step, total, warm, ft.lr));
             opt.backward_step_clip_norm(&loss, 1.0);
             let l = loss.double_value(&[]);
@@ -343,6 +395,7 @@ pub fn train_target(
             "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
             "init": cfg.init.as_ref().map(|p| p.display().to_string()),
             "markers": cfg.markers,
+            "contrast_weight": cfg.contrast_weight,
             "seed": cfg.seed,
             "calib_fraction": cfg.calib_fraction,
             "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
@@ -354,4 +407,50 @@ pub fn train_target(
     manifest.write(&tmp).map_err(io(&tmp))?;
     install_model(staging, &cfg.out)?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits(rows: &[[f32; 3]]) -> Tensor {
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_slice(&flat).view([rows.len() as i64, 3])
+    }
+
+    #[test]
+    fn contrast_loss_needs_two_targets_of_one_sentence_with_different_classes() {
+        let l = logits(&[[5.0, 0.0, 0.0], [0.0, 0.0, 5.0], [0.0, 5.0, 0.0]]);
+        let labels = [Label::Negative, Label::Positive, Label::Negative];
+        assert!(contrast_loss(&l, &labels, &[0, 1, 2]).is_none());
+        assert!(contrast_loss(&l, &[Label::Negative; 3], &[0, 0, 0]).is_none());
+    }
+
+    #[test]
+    fn contrast_loss_is_zero_when_the_pair_is_told_apart_and_high_when_swapped() {
+        let labels = [Label::Negative, Label::Positive];
+        let apart = logits(&[[6.0, 0.0, 0.0], [0.0, 0.0, 6.0]]);
+        let swapped = logits(&[[0.0, 0.0, 6.0], [6.0, 0.0, 0.0]]);
+        let same = logits(&[[6.0, 0.0, 0.0], [6.0, 0.0, 0.0]]);
+        let loss = |l: &Tensor| {
+            contrast_loss(l, &labels, &[3, 3])
+                .unwrap()
+                .double_value(&[])
+        };
+        assert!(loss(&apart) < 1e-6);
+        assert!(loss(&same) > 0.99);
+        assert!(loss(&swapped) > 2.9);
+    }
+
+    #[test]
+    fn sentence_ids_are_shared_by_targets_of_the_same_text() {
+        let x = |text: &str| TargetExample {
+            key: String::new(),
+            text: text.into(),
+            from: 0,
+            to: 1,
+            label: Label::Neutral,
+        };
+        assert_eq!(sentence_ids(&[x("a"), x("b"), x("a")]), vec![0, 1, 0]);
+    }
 }
