@@ -10,7 +10,7 @@ use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
 use rhetor::report::chart::{Chart, Metric};
-use rhetor::score::score_articles;
+use rhetor::score::{score_articles, Models};
 
 use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
 
@@ -86,17 +86,15 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             .with_context(|| format!("cannot load model {}", args.model))?;
         let target = super::load_target_model(&args.target_model, 32)?;
         let mut rows = Vec::new();
-        score_articles(
-            &ingested.articles,
-            model.as_ref(),
-            Some(&registry),
-            target.as_deref(),
-            &|_, _| {},
-            &mut |r| {
-                rows.push(r);
-                Ok(())
-            },
-        )?;
+        let models = Models {
+            tone: model.as_ref(),
+            actors: Some(&registry),
+            target: target.as_deref(),
+        };
+        score_articles(&ingested.articles, models, &|_| {}, &mut |r| {
+            rows.push(r);
+            Ok(())
+        })?;
         rows
     } else {
         let (rows, bad) = super::aggregate::read_rows(&args.inputs);

@@ -1,16 +1,17 @@
 //! `rhetor score`: scores every sentence of the given articles.
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::attribute::registry::Registry;
-use rhetor::ingest::{read_inputs, InputMode};
+use rhetor::ingest::{for_each_input, InputMode, Item};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
-use rhetor::report::{reporter, Format};
-use rhetor::score::score_articles;
+use rhetor::report::{reporter, Format, Row};
+use rhetor::score::{Models, ScoreError, Scorer};
 
 use super::output::Sink;
 use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
@@ -75,19 +76,6 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     if args.input == InputMode::Targets {
         return run_targets(&args, &inputs);
     }
-    let ingested = read_inputs(&inputs, args.input);
-    for n in &ingested.notes {
-        eprintln!("rhetor: note: {n}");
-    }
-    for e in &ingested.errors {
-        eprintln!("rhetor: error: {e}");
-    }
-    let failed = !ingested.errors.is_empty();
-    if ingested.articles.is_empty() {
-        eprintln!("rhetor: nothing to score");
-        return Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK });
-    }
-
     let registry = match &args.actors {
         Some(p) => Registry::with_file(p)?,
         None => Registry::bundled(),
@@ -99,6 +87,12 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     };
     let model = rhetor::model::load(&args.model, settings)
         .with_context(|| format!("cannot load model {}", args.model))?;
+    let target = super::load_target_model(&args.target_model, args.batch_size as usize)?;
+    let models = Models {
+        tone: model.as_ref(),
+        actors: Some(&registry),
+        target: target.as_deref(),
+    };
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
@@ -106,37 +100,62 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     } else {
         Format::Jsonl
     });
-    let target = super::load_target_model(&args.target_model, args.batch_size as usize)?;
     let mut sink = Sink::open(args.output.as_deref())?;
-    let mut rep = reporter(format, Box::new(&mut sink));
+    let rep = RefCell::new(reporter(format, Box::new(&mut sink)));
     let pb = progress::bar(args.quiet, 0, "scoring");
-    let n = score_articles(
-        &ingested.articles,
-        model.as_ref(),
-        Some(&registry),
-        target.as_deref(),
-        &|done, total| {
-            pb.set_length(total as u64);
-            pb.set_position(done as u64);
-        },
-        &mut |row| rep.row(&row),
-    )?;
-    rep.finish().context("cannot write output")?;
-    drop(rep);
-    sink.commit()?;
+    let show = |n: usize| pb.set_position(n as u64);
+    let mut emit = |row: Row| rep.borrow_mut().row(&row);
+    let mut scorer = Scorer::new(models, &show);
+    let (mut articles, mut failed) = (0usize, 0usize);
+    // Articles are scored as they are read, and rows written chunk by chunk.
+    for_each_input(&inputs, args.input, &mut |item| -> Result<(), ScoreError> {
+        match item {
+            Item::Article(a) => {
+                articles += 1;
+                let before = scorer.scored();
+                scorer.push(a, &mut emit)?;
+                pb.set_length(scorer.seen() as u64);
+                if scorer.scored() != before {
+                    rep.borrow_mut().finish().map_err(ScoreError::Output)?;
+                }
+            }
+            Item::Error(e) => {
+                failed += 1;
+                pb.suspend(|| eprintln!("rhetor: error: {e}"));
+            }
+            Item::Note(n) => pb.suspend(|| eprintln!("rhetor: note: {n}")),
+        }
+        Ok(())
+    })?;
+    let n = scorer.finish(&mut emit)?;
     pb.finish_and_clear();
+    let exit = if failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    };
+    if articles == 0 {
+        eprintln!("rhetor: nothing to score");
+        return Ok(exit);
+    }
+    rep.into_inner().finish().context("cannot write output")?;
+    sink.commit()?;
     if !args.quiet && !to_terminal {
+        let what = if args.input == InputMode::Lines {
+            "input(s)"
+        } else {
+            "article(s)"
+        };
         eprintln!(
-            "rhetor: scored {n} units from {} article(s){}",
-            ingested.articles.len(),
-            if failed {
-                format!("; {} input(s) failed", ingested.errors.len())
+            "rhetor: scored {n} units from {articles} {what}{}",
+            if failed > 0 {
+                format!("; {failed} input(s) failed")
             } else {
                 String::new()
             }
         );
     }
-    Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
+    Ok(exit)
 }
 
 /// `--input targets`: one row per valid input line with the tone toward its target.

@@ -2,8 +2,11 @@
 //! stdin (or raw lines, for evaluation and pipes) into [`Article`]s. A bad input becomes an
 //! [`InputError`] naming it; the good inputs are returned all the same.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
+
+mod targets;
 use std::path::{Path, PathBuf};
+pub use targets::{parse_targets, read_target_input, TargetInput};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -63,69 +66,109 @@ pub struct Ingested {
     pub notes: Vec<String>,
 }
 
-/// Reads every input (`-` is stdin; directories are walked recursively in sorted order).
+/// What reading the inputs yields, one item at a time and in input order.
+#[derive(Debug)]
+pub enum Item {
+    Article(Article),
+    /// An input (file, directory entry, `file:line`) that could not be read; the others go on.
+    Error(InputError),
+    /// Something skipped or renamed on purpose: a directory loop, a FIFO, a dead link, an id
+    /// already used in this run.
+    Note(String),
+}
+
+/// Reads every input (`-` is stdin; directories are walked recursively in sorted order) into
+/// one [`Ingested`]. Use [`for_each_input`] to handle articles as they are read instead.
 pub fn read_inputs(inputs: &[String], mode: InputMode) -> Ingested {
     let mut out = Ingested::default();
-    for input in inputs {
-        if input == "-" {
-            match read_stdin() {
-                Ok(bytes) => parse_bytes("-", &bytes, mode, true, &mut out),
-                Err(e) => out.errors.push(e),
-            }
-            continue;
+    let _ = for_each_input::<std::convert::Infallible>(inputs, mode, &mut |item| {
+        match item {
+            Item::Article(a) => out.articles.push(a),
+            Item::Error(e) => out.errors.push(e),
+            Item::Note(n) => out.notes.push(n),
         }
-        let path = Path::new(input);
-        if path.is_dir() {
-            let files = walk(path, &mut out);
-            if files.is_empty() {
-                out.errors.push(InputError::Empty {
-                    source_name: format!("{input} (directory with no files)"),
-                });
-            }
-            for f in files {
-                read_file(&f, mode, &mut out);
-            }
-        } else {
-            read_file(path, mode, &mut out);
-        }
-    }
-    make_ids_unique(&mut out);
+        Ok(())
+    });
     out
 }
 
-/// Two text files with the same stem (`x/report.txt`, `y/report.txt`) get their paths as ids;
-/// a JSONL id used twice is reported and the later article gets `id@source`.
-fn make_ids_unique(out: &mut Ingested) {
-    use std::collections::HashMap;
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for a in &out.articles {
-        *count.entry(a.id.as_str()).or_default() += 1;
+/// Streams the inputs to `f` as they are read: each text file is read whole, JSONL files
+/// and stdin line by line, so memory does not grow with the number of articles. Directories
+/// are walked first (their file lists are small). Article ids are unique within the run:
+/// text files are known by their stem unless two share it (then by their path), and a JSONL
+/// `id` already used is kept apart as `id@file:line`, with a note. Stops at the first error
+/// `f` returns.
+pub fn for_each_input<E>(
+    inputs: &[String],
+    mode: InputMode,
+    f: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut sources: Vec<Option<PathBuf>> = Vec::new();
+    for input in inputs {
+        let path = Path::new(input);
+        if input == "-" {
+            sources.push(None);
+        } else if path.is_dir() {
+            let (files, items) = walk(path);
+            for item in items {
+                f(item)?;
+            }
+            if files.is_empty() {
+                f(Item::Error(InputError::Empty {
+                    source_name: format!("{input} (directory with no files)"),
+                }))?;
+            }
+            sources.extend(files.into_iter().map(Some));
+        } else {
+            sources.push(Some(path.to_path_buf()));
+        }
     }
-    let shared: std::collections::HashSet<String> = count
-        .into_iter()
-        .filter(|&(_, n)| n > 1)
-        .map(|(id, _)| id.to_string())
-        .collect();
+    let shared = shared_stems(&sources, mode);
     let mut seen = std::collections::HashSet::new();
-    for a in &mut out.articles {
-        if !shared.contains(&a.id) {
-            continue;
-        }
-        if !a.source.contains(':') || a.source.starts_with('-') {
+    let mut emit = |item: Item| -> Result<(), E> {
+        let Item::Article(mut a) = item else {
+            return f(item);
+        };
+        if shared.contains(&a.id) && !a.source.contains(':') {
             a.id = a.source.clone();
-        } else if !seen.insert(a.id.clone()) {
-            out.notes.push(format!(
-                "{}: id {:?} was already used in this run; this article is kept apart as {:?}",
-                a.source,
-                a.id,
-                format!("{}@{}", a.id, a.source)
-            ));
-            a.id = format!("{}@{}", a.id, a.source);
+        }
+        if !seen.insert(a.id.clone()) {
+            let apart = format!("{}@{}", a.id, a.source);
+            f(Item::Note(format!(
+                "{}: id {:?} was already used in this run; this article is kept apart as {apart:?}",
+                a.source, a.id
+            )))?;
+            seen.insert(apart.clone());
+            a.id = apart;
+        }
+        f(Item::Article(a))
+    };
+    for source in &sources {
+        match source {
+            None => read_stdin_articles(mode, &mut emit)?,
+            Some(p) => read_file(p, mode, &mut emit)?,
         }
     }
+    Ok(())
 }
 
-fn read_stdin() -> Result<Vec<u8>, InputError> {
+/// Stems shared by two or more non-JSONL files: those articles are known by their path.
+fn shared_stems(sources: &[Option<PathBuf>], mode: InputMode) -> std::collections::HashSet<String> {
+    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for p in sources.iter().flatten() {
+        let name = p.display().to_string();
+        if !is_jsonl(&name, mode) {
+            *count.entry(article_id(&name)).or_default() += 1;
+        }
+    }
+    count
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+pub(crate) fn read_stdin() -> Result<Vec<u8>, InputError> {
     let mut buf = Vec::new();
     std::io::stdin()
         .lock()
@@ -134,7 +177,50 @@ fn read_stdin() -> Result<Vec<u8>, InputError> {
     Ok(buf)
 }
 
-fn io_error(name: &str, error: std::io::Error) -> InputError {
+/// stdin: JSONL (line by line) if its first non-blank byte is `{` in auto mode, else one
+/// article read whole.
+fn read_stdin_articles<E>(
+    mode: InputMode,
+    emit: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let jsonl = match mode {
+        InputMode::Jsonl => true,
+        InputMode::Auto => match first_non_blank(&mut input) {
+            Ok(b) => b == Some(b'{'),
+            Err(e) => return emit(Item::Error(io_error("-", e))),
+        },
+        _ => false,
+    };
+    if jsonl {
+        return read_jsonl("-", &mut input, emit);
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = input.read_to_end(&mut bytes) {
+        return emit(Item::Error(io_error("-", e)));
+    }
+    parse_whole("-", &bytes, mode, emit)
+}
+
+/// Skips leading whitespace of `r` without consuming anything else; returns the next byte.
+fn first_non_blank(r: &mut dyn BufRead) -> std::io::Result<Option<u8>> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => return Ok(Some(buf[i])),
+            None => {
+                let n = buf.len();
+                r.consume(n);
+            }
+        }
+    }
+}
+
+pub(crate) fn io_error(name: &str, error: std::io::Error) -> InputError {
     if error.kind() == std::io::ErrorKind::NotFound {
         InputError::NotFound {
             source_name: name.to_string(),
@@ -147,22 +233,22 @@ fn io_error(name: &str, error: std::io::Error) -> InputError {
     }
 }
 
-/// Regular, non-hidden files under `dir`, recursively, sorted by path; each real file once
-/// (symlinked directories are followed once, loops are named). An unreadable entry becomes an
-/// error naming it; dead links, FIFOs and other special files are named as skipped.
-fn walk(dir: &Path, out: &mut Ingested) -> Vec<PathBuf> {
+/// The regular files under `dir` (sorted, each real file once), and the notes and errors of
+/// the walk: loops, dead links, FIFOs and unreadable entries are named and skipped.
+fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<Item>) {
     let mut files = Vec::new();
+    let mut items = Vec::new();
     let mut seen_dirs = std::collections::HashSet::new();
     let mut seen_files = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         match std::fs::canonicalize(&d) {
             Ok(real) if !seen_dirs.insert(real.clone()) => {
-                out.notes.push(format!(
+                items.push(Item::Note(format!(
                     "{}: skipped, a link back to {} (directory loop)",
                     d.display(),
                     real.display()
-                ));
+                )));
                 continue;
             }
             _ => {}
@@ -170,7 +256,7 @@ fn walk(dir: &Path, out: &mut Ingested) -> Vec<PathBuf> {
         let entries = match std::fs::read_dir(&d) {
             Ok(e) => e,
             Err(e) => {
-                out.errors.push(io_error(&d.display().to_string(), e));
+                items.push(Item::Error(io_error(&d.display().to_string(), e)));
                 continue;
             }
         };
@@ -178,7 +264,7 @@ fn walk(dir: &Path, out: &mut Ingested) -> Vec<PathBuf> {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    out.errors.push(io_error(&d.display().to_string(), e));
+                    items.push(Item::Error(io_error(&d.display().to_string(), e)));
                     continue;
                 }
             };
@@ -194,58 +280,76 @@ fn walk(dir: &Path, out: &mut Ingested) -> Vec<PathBuf> {
                         files.push(path);
                     }
                 }
-                Ok(_) => out.notes.push(format!(
+                Ok(_) => items.push(Item::Note(format!(
                     "{}: skipped, not a regular file (FIFO, socket or device)",
                     path.display()
+                ))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => items.push(Item::Note(
+                    format!("{}: skipped, a link to nothing", path.display()),
                 )),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => out
-                    .notes
-                    .push(format!("{}: skipped, a link to nothing", path.display())),
-                Err(e) => out.errors.push(io_error(&path.display().to_string(), e)),
+                Err(e) => items.push(Item::Error(io_error(&path.display().to_string(), e))),
             }
         }
     }
     files.sort();
-    files
+    (files, items)
 }
 
-fn read_file(path: &Path, mode: InputMode, out: &mut Ingested) {
+fn read_file<E>(
+    path: &Path,
+    mode: InputMode,
+    emit: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
     let name = path.display().to_string();
+    if is_jsonl(&name, mode) {
+        return match std::fs::File::open(path) {
+            Ok(f) => read_jsonl(&name, &mut std::io::BufReader::new(f), emit),
+            Err(e) => emit(Item::Error(io_error(&name, e))),
+        };
+    }
     match std::fs::read(path) {
-        Ok(bytes) => parse_bytes(&name, &bytes, mode, false, out),
-        Err(e) => out.errors.push(io_error(&name, e)),
+        Ok(bytes) => parse_whole(&name, &bytes, mode, emit),
+        Err(e) => emit(Item::Error(io_error(&name, e))),
     }
 }
 
-fn is_jsonl_path(name: &str) -> bool {
+fn is_jsonl(name: &str, mode: InputMode) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".jsonl") || lower.ends_with(".ndjson")
+    mode == InputMode::Jsonl
+        || (mode == InputMode::Auto && (lower.ends_with(".jsonl") || lower.ends_with(".ndjson")))
 }
 
-/// Parses the bytes of one input (a file or stdin) and appends its articles or its error.
-pub fn parse_bytes(name: &str, bytes: &[u8], mode: InputMode, stdin: bool, out: &mut Ingested) {
+/// Parses the bytes of one whole input: stdin sniffed for JSONL in auto mode, a `.jsonl` name
+/// read as JSONL, anything else one text article (or, in lines mode, one article of lines).
+pub fn parse_bytes<E>(
+    name: &str,
+    bytes: &[u8],
+    mode: InputMode,
+    stdin: bool,
+    emit: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let sniffed = stdin
+        && mode == InputMode::Auto
+        && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if sniffed || is_jsonl(name, mode) {
+        return read_jsonl(name, &mut &bytes[..], emit);
+    }
+    parse_whole(name, bytes, mode, emit)
+}
+
+/// One text article, or in lines/targets mode one article of lines.
+fn parse_whole<E>(
+    name: &str,
+    bytes: &[u8],
+    mode: InputMode,
+    emit: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
     let text = match decode(name, bytes) {
         Ok(t) => t,
-        Err(e) => {
-            out.errors.push(e);
-            return;
-        }
+        Err(e) => return emit(Item::Error(e)),
     };
-    let mode = match mode {
-        InputMode::Auto if stdin => {
-            if text.trim_start().starts_with('{') {
-                InputMode::Jsonl
-            } else {
-                InputMode::Text
-            }
-        }
-        InputMode::Auto if is_jsonl_path(name) => InputMode::Jsonl,
-        InputMode::Auto => InputMode::Text,
-        m => m,
-    };
-    match mode {
-        InputMode::Jsonl => parse_jsonl(name, &text, out),
-        InputMode::Lines | InputMode::Targets => out.articles.push(Article {
+    emit(match mode {
+        InputMode::Lines | InputMode::Targets => Item::Article(Article {
             id: article_id(name),
             source: name.to_string(),
             date: None,
@@ -254,14 +358,55 @@ pub fn parse_bytes(name: &str, bytes: &[u8], mode: InputMode, stdin: bool, out: 
             layout: Layout::Lines,
         }),
         _ => match parse_text_article(name, &text) {
-            Ok(a) => out.articles.push(a),
-            Err(e) => out.errors.push(e),
+            Ok(a) => Item::Article(a),
+            Err(e) => Item::Error(e),
         },
+    })
+}
+
+/// Reads JSONL line by line (one article per line); a bad line is an error naming
+/// `name:line` and reading goes on. A NUL byte on the first line marks a binary file (one
+/// error, not one per line).
+fn read_jsonl<E>(
+    name: &str,
+    input: &mut dyn BufRead,
+    emit: &mut dyn FnMut(Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut buf = Vec::new();
+    let mut line = 0usize;
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => line += 1,
+            Err(e) => return emit(Item::Error(io_error(name, e))),
+        }
+        let where_ = format!("{name}:{line}");
+        if line == 1 && buf.contains(&0) {
+            return emit(Item::Error(InputError::Binary {
+                source_name: name.to_string(),
+                offset: buf.iter().position(|&b| b == 0).unwrap_or(0),
+            }));
+        }
+        let text = match decode(&where_, &buf) {
+            Ok(t) => t,
+            Err(e) => {
+                emit(Item::Error(e))?;
+                continue;
+            }
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        emit(match parse_jsonl_line(&where_, text) {
+            Ok(a) => Item::Article(a),
+            Err(e) => Item::Error(e),
+        })?;
     }
 }
 
-/// Checks for binary content and invalid UTF-8; strips a UTF-8 byte-order mark.
-fn decode(name: &str, bytes: &[u8]) -> Result<String, InputError> {
+pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, InputError> {
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         return Err(InputError::Binary {
             source_name: name.to_string(),
@@ -278,6 +423,7 @@ fn decode(name: &str, bytes: &[u8]) -> Result<String, InputError> {
     }
 }
 
+/// The id of a file article: its stem (`-` is `stdin`).
 fn article_id(name: &str) -> String {
     if name == "-" {
         return "stdin".to_string();
@@ -349,20 +495,6 @@ struct JsonArticle {
     text: String,
 }
 
-fn parse_jsonl(name: &str, text: &str, out: &mut Ingested) {
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let where_ = format!("{name}:{}", i + 1);
-        match parse_jsonl_line(&where_, line) {
-            Ok(a) => out.articles.push(a),
-            Err(e) => out.errors.push(e),
-        }
-    }
-}
-
 fn parse_jsonl_line(where_: &str, line: &str) -> Result<Article, InputError> {
     let row: JsonArticle = serde_json::from_str(line).map_err(|e| InputError::Json {
         source_name: where_.to_string(),
@@ -403,10 +535,21 @@ fn parse_jsonl_line(where_: &str, line: &str) -> Result<Article, InputError> {
 mod tests {
     use super::*;
 
-    fn one(name: &str, bytes: &[u8], mode: InputMode) -> Ingested {
+    fn parse(name: &str, bytes: &[u8], mode: InputMode, stdin: bool) -> Ingested {
         let mut out = Ingested::default();
-        parse_bytes(name, bytes, mode, false, &mut out);
+        let _ = parse_bytes::<()>(name, bytes, mode, stdin, &mut |item| {
+            match item {
+                Item::Article(a) => out.articles.push(a),
+                Item::Error(e) => out.errors.push(e),
+                Item::Note(n) => out.notes.push(n),
+            }
+            Ok(())
+        });
         out
+    }
+
+    fn one(name: &str, bytes: &[u8], mode: InputMode) -> Ingested {
+        parse(name, bytes, mode, false)
     }
 
     #[test]
@@ -482,17 +625,9 @@ mod tests {
 
     #[test]
     fn stdin_is_sniffed_for_jsonl() {
-        let mut out = Ingested::default();
-        parse_bytes(
-            "-",
-            b"{\"text\":\"Hi.\"}\n",
-            InputMode::Auto,
-            true,
-            &mut out,
-        );
+        let out = parse("-", b"{\"text\":\"Hi.\"}\n", InputMode::Auto, true);
         assert_eq!(out.articles.len(), 1);
-        let mut out = Ingested::default();
-        parse_bytes("-", b"date 2020-01-01 Hi.", InputMode::Auto, true, &mut out);
+        let out = parse("-", b"date 2020-01-01 Hi.", InputMode::Auto, true);
         assert_eq!(out.articles[0].id, "stdin");
     }
 
@@ -586,93 +721,4 @@ mod tests {
             matches!(&out.errors[0], InputError::NotFound { source_name } if *source_name == missing)
         );
     }
-}
-
-/// One target to score from `--input targets`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetInput {
-    pub source: String,
-    pub index: usize,
-    pub id: Option<String>,
-    pub text: String,
-    pub from: usize,
-    pub to: usize,
-}
-
-#[derive(Deserialize)]
-struct JsonTarget {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    text: String,
-    #[serde(default)]
-    from: Option<usize>,
-    #[serde(default)]
-    to: Option<usize>,
-    #[serde(default)]
-    mention: Option<String>,
-}
-
-/// Parses `--input targets` JSONL. Bad lines become errors naming `source:line`.
-pub fn parse_targets(name: &str, text: &str) -> (Vec<TargetInput>, Vec<InputError>) {
-    let (mut ok, mut errs) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let where_ = format!("{name}:{}", i + 1);
-        let bad = |reason: String| InputError::Json {
-            source_name: where_.clone(),
-            reason,
-        };
-        let row: JsonTarget = match serde_json::from_str(line) {
-            Ok(r) => r,
-            Err(e) => {
-                errs.push(bad(format!(
-                    "{e}; each line needs \"text\" and \"from\"/\"to\" or \"mention\""
-                )));
-                continue;
-            }
-        };
-        let n = row.text.chars().count();
-        let span = match (row.from, row.to, &row.mention) {
-            (Some(f), Some(t), _) if f < t && t <= n => Ok((f, t)),
-            (Some(f), Some(t), _) => Err(format!(
-                "span {f}..{t} does not fit the text ({n} characters)"
-            )),
-            (_, _, Some(m)) if !m.is_empty() => match row.text.find(m.as_str()) {
-                Some(b) => {
-                    let f = row.text[..b].chars().count();
-                    Ok((f, f + m.chars().count()))
-                }
-                None => Err(format!("mention {m:?} is not in the text")),
-            },
-            _ => Err("give \"from\" and \"to\" (character offsets) or \"mention\"".into()),
-        };
-        match span {
-            Ok((from, to)) => ok.push(TargetInput {
-                source: name.to_string(),
-                index: i,
-                id: match row.id {
-                    Some(serde_json::Value::String(s)) => Some(s),
-                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                    _ => None,
-                },
-                text: row.text,
-                from,
-                to,
-            }),
-            Err(reason) => errs.push(bad(reason)),
-        }
-    }
-    (ok, errs)
-}
-
-/// Reads the bytes of one input for `--input targets` (a file or `-`).
-pub fn read_target_input(input: &str) -> Result<String, InputError> {
-    let bytes = if input == "-" {
-        read_stdin()?
-    } else {
-        std::fs::read(input).map_err(|e| io_error(input, e))?
-    };
-    decode(input, &bytes)
 }

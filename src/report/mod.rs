@@ -115,7 +115,10 @@ pub enum Format {
 
 /// Writes rows in one format.
 pub trait Reporter {
+    /// Writes one row.
     fn row(&mut self, row: &Row) -> std::io::Result<()>;
+    /// Flushes what was written; called after every scored chunk (so a reader of a pipe sees
+    /// rows as they are scored) and at the end.
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
