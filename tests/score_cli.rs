@@ -346,3 +346,41 @@ fn output_files_are_never_replaced_when_read_only_and_devices_are_written_in_pla
         .count();
     assert_eq!(debris, 0, "no temporary file is left behind");
 }
+
+#[test]
+fn a_vader_run_gives_targets_the_lexicon_tone_unless_a_target_model_is_asked_for() {
+    let text: &[u8] = b"date 2021-03-04 Kim Jong Un said Washington was a bitter enemy.";
+    let run = rhetor(
+        &["score", "--quiet", "--model", "vader", "-"],
+        Some(text),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("targets get VADER's sentence tone"),
+        "{}",
+        run.stderr
+    );
+    let rows = run.rows();
+    let target = &rows[0]["targets"][0];
+    assert_eq!(target["source"], "sentence", "{target}");
+    assert_eq!(target["tone"], rows[0]["tone"]);
+    let asked = rhetor(
+        &[
+            "score",
+            "--quiet",
+            "--model",
+            "vader",
+            "--target-model",
+            "rhetor-target-minilm",
+            "-",
+        ],
+        Some(text),
+        &root(),
+    );
+    assert_eq!(asked.code, 0, "{}", asked.stderr);
+    assert_eq!(
+        asked.rows()[0]["targets"][0]["source"],
+        "rhetor-target-minilm"
+    );
+}

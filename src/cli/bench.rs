@@ -40,8 +40,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub report_md: Option<PathBuf>,
     /// Sentences per forward pass of transformer models.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub batch_size: u64,
     /// CPU threads [default: all cores].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -93,7 +93,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     for name in &args.model {
         let t = Instant::now();
         let settings = Settings {
-            batch_size: args.batch_size,
+            batch_size: args.batch_size as usize,
             max_length: None,
         };
         let model = rhetor::model::load(name, settings)

@@ -59,8 +59,9 @@ pub struct ChartArgs {
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
     /// Target-dependent model for `--articles` (`none`: targets get the sentence's tone).
-    #[arg(long, default_value = super::DEFAULT_TARGET_MODEL)]
-    pub target_model: String,
+    /// [default: rhetor-target-minilm; with `--model vader`, none]
+    #[arg(long)]
+    pub target_model: Option<String>,
     /// Actor registry for `--articles`.
     #[arg(long)]
     pub actors: Option<PathBuf>,
@@ -84,7 +85,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         set_threads(0);
         let model = rhetor::model::load(&args.model, Settings::default())
             .with_context(|| format!("cannot load model {}", args.model))?;
-        let target = super::load_target_model(&args.target_model, 32)?;
+        let target = super::load_target_model(args.target_model.as_deref(), &args.model, 32)?;
         let mut rows = Vec::new();
         let models = Models {
             tone: model.as_ref(),

@@ -95,11 +95,22 @@ pub fn set_threads(threads: usize) {
 pub const DEFAULT_TARGET_MODEL: &str = "rhetor-target-minilm";
 
 /// Loads `--target-model`: `none` disables it; the default model may be absent (targets then
-/// get the sentence's tone, with a note); any other name must load.
+/// get the sentence's tone, with a note); any other name must load. Unless one is asked for, a
+/// lexicon run (`--model vader`) uses none: the lexicon's sentence tone goes to the targets,
+/// rather than a transformer costing ten times the lexicon's time.
 pub fn load_target_model(
-    name: &str,
+    requested: Option<&str>,
+    tone_model: &str,
     batch_size: usize,
 ) -> Result<Option<Box<dyn rhetor::model::ToneModel>>> {
+    let name = match requested {
+        Some(name) => name,
+        None if tone_model == "vader" => {
+            eprintln!("rhetor: note: --model vader: targets get VADER's sentence tone (give --target-model to score them with a target model)");
+            return Ok(None);
+        }
+        None => DEFAULT_TARGET_MODEL,
+    };
     if name == "none" {
         return Ok(None);
     }

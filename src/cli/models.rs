@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
+use rhetor::model::manifest::Manifest;
 use rhetor::model::registry::{list, search_dirs};
 
 use super::EXIT_OK;
@@ -56,8 +57,20 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
         outln!("no models found in {}", dirs.join(", "))?;
         return Ok(EXIT_OK);
     }
+    // Columns as wide as the longest name and base, so long names do not shift the rest.
+    let width = |f: &dyn Fn(&Manifest) -> usize, min: usize| {
+        models
+            .iter()
+            .filter_map(|m| m.manifest.as_ref().ok())
+            .map(f)
+            .max()
+            .unwrap_or(0)
+            .max(min)
+    };
+    let nw = width(&|m| m.name.chars().count(), 22);
+    let bw = width(&|m| m.base.name.chars().count(), 18);
     outln!(
-        "{:<22} {:<18} {:<7} {:>8} {:>8} {:>8}  base",
+        "{:<nw$} {:<bw$} {:<9} {:>8} {:>8} {:>8}  base",
         "name",
         "base",
         "head",
@@ -76,7 +89,7 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                 };
                 let installed = man.base_dir(&m.dir).join("model.safetensors").is_file();
                 outln!(
-                    "{:<22} {:<18} {:<7} {:>7}K {:>8} {:>8}  {}",
+                    "{:<nw$} {:<bw$} {:<9} {:>7}K {:>8} {:>8}  {}",
                     man.name,
                     man.base.name,
                     format!("{:?}", man.head.kind).to_lowercase(),
@@ -90,7 +103,7 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                     }
                 )?;
             }
-            Err(e) => outln!("{:<22} broken: {e}", m.dir.display())?,
+            Err(e) => outln!("{:<nw$} broken: {e}", m.dir.display())?,
         }
     }
     Ok(EXIT_OK)

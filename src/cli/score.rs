@@ -54,8 +54,9 @@ pub struct ScoreArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(8..=512))]
     pub max_length: Option<u64>,
     /// Target-dependent model for the tone toward each target (`none`: the sentence's tone).
-    #[arg(long, default_value = super::DEFAULT_TARGET_MODEL)]
-    pub target_model: String,
+    /// [default: rhetor-target-minilm; with `--model vader`, none]
+    #[arg(long)]
+    pub target_model: Option<String>,
     /// Actor registry (TOML) added to the bundled one; same ids override.
     #[arg(long)]
     pub actors: Option<PathBuf>,
@@ -87,7 +88,11 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     };
     let model = rhetor::model::load(&args.model, settings)
         .with_context(|| format!("cannot load model {}", args.model))?;
-    let target = super::load_target_model(&args.target_model, args.batch_size as usize)?;
+    let target = super::load_target_model(
+        args.target_model.as_deref(),
+        &args.model,
+        args.batch_size as usize,
+    )?;
     let models = Models {
         tone: model.as_ref(),
         actors: Some(&registry),
@@ -186,7 +191,9 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
     }
     set_threads(args.threads);
     let name = if args.model == DEFAULT_MODEL {
-        args.target_model.clone()
+        args.target_model
+            .clone()
+            .unwrap_or_else(|| super::DEFAULT_TARGET_MODEL.to_string())
     } else {
         args.model.clone()
     };
