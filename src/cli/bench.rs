@@ -42,7 +42,7 @@ pub struct BenchArgs {
     /// Sentences per forward pass of transformer models.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub batch_size: u64,
-    /// CPU threads [default: all cores].
+    /// CPU threads [default: the CPUs available to the process: affinity and cgroup quota].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     #[arg(long, short)]

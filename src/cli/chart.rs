@@ -65,6 +65,12 @@ pub struct ChartArgs {
     /// Actor registry for `--articles`.
     #[arg(long)]
     pub actors: Option<PathBuf>,
+    /// Sentences per forward pass for `--articles`.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub batch_size: u64,
+    /// CPU threads for `--articles` [default: the CPUs available to the process].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 pub fn run(args: ChartArgs) -> Result<i32> {
@@ -82,10 +88,18 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             Some(p) => Registry::with_file(p)?,
             None => Registry::bundled(),
         };
-        set_threads(0);
-        let model = rhetor::model::load(&args.model, Settings::default())
+        set_threads(args.threads);
+        let settings = Settings {
+            batch_size: args.batch_size as usize,
+            max_length: None,
+        };
+        let model = rhetor::model::load(&args.model, settings)
             .with_context(|| format!("cannot load model {}", args.model))?;
-        let target = super::load_target_model(args.target_model.as_deref(), &args.model, 32)?;
+        let target = super::load_target_model(
+            args.target_model.as_deref(),
+            &args.model,
+            args.batch_size as usize,
+        )?;
         let mut rows = Vec::new();
         let models = Models {
             tone: model.as_ref(),

@@ -78,7 +78,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Sets libtorch's intra-op threads (0 = all cores).
+/// Sets libtorch's intra-op threads (0 = the CPUs this process may use, as
+/// `std::thread::available_parallelism` reports them: CPU affinity and cgroup quota count)
+/// and one inter-op thread, so several processes on one machine do not oversubscribe it.
 pub fn set_threads(threads: usize) {
     let n = if threads == 0 {
         std::thread::available_parallelism()

@@ -47,7 +47,7 @@ pub struct ScoreArgs {
     /// Sentences per forward pass (sentences are sorted by length and padded per batch).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub batch_size: u64,
-    /// CPU threads for the transformer [default: all cores].
+    /// CPU threads for the transformer [default: the CPUs available to the process: affinity and cgroup quota].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Maximum tokens per sentence (longer ones are truncated and flagged) [default: the model's].

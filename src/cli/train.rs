@@ -116,7 +116,7 @@ pub struct TrainArgs {
     /// negative/positive, 0 for neutral; 0 leaves them out of the regression.
     #[arg(long, default_value_t = 0.5)]
     pub class_tone: f32,
-    /// CPU threads [default: all cores].
+    /// CPU threads [default: the CPUs available to the process: affinity and cgroup quota].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     #[arg(long, short)]
