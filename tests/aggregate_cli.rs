@@ -9,8 +9,8 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(root().join("tests/fixtures").join(name)).unwrap()
 }
 
-#[test]
-fn csv_export_matches_the_golden_file() {
+/// `rhetor aggregate` on the fixture rows by month as CSV; the run must succeed.
+fn aggregate_fixture_by_month() -> Run {
     let rows = root().join("tests/fixtures/aggregate_rows.jsonl");
     let run = rhetor(
         &["aggregate", rows.to_str().unwrap(), "--period", "month"],
@@ -18,6 +18,12 @@ fn csv_export_matches_the_golden_file() {
         &root(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
+
+#[test]
+fn csv_export_matches_the_golden_file() {
+    let run = aggregate_fixture_by_month();
     assert_eq!(run.stdout, fixture("aggregate_month_sentence.csv"));
     assert!(
         run.stderr.contains("skipped 1 sentence"),
@@ -145,13 +151,7 @@ fn an_invalid_utf8_line_or_an_absurd_tone_is_named_and_reading_goes_on() {
 
 #[test]
 fn a_single_sentence_cell_has_no_confidence_interval_rather_than_a_zero_width_one() {
-    let rows = root().join("tests/fixtures/aggregate_rows.jsonl");
-    let run = rhetor(
-        &["aggregate", rows.to_str().unwrap(), "--period", "month"],
-        None,
-        &root(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = aggregate_fixture_by_month();
     let (mut single, mut several) = (0, 0);
     for line in run.stdout.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();

@@ -82,14 +82,21 @@ pub enum Item {
 pub fn read_inputs(inputs: &[String], mode: InputMode) -> Ingested {
     let mut out = Ingested::default();
     let _ = for_each_input::<std::convert::Infallible>(inputs, mode, &mut |item| {
-        match item {
-            Item::Article(a) => out.articles.push(a),
-            Item::Error(e) => out.errors.push(e),
-            Item::Note(n) => out.notes.push(n),
-        }
+        out.add(item);
         Ok(())
     });
     out
+}
+
+impl Ingested {
+    /// Files one item under articles, errors or notes.
+    pub fn add(&mut self, item: Item) {
+        match item {
+            Item::Article(a) => self.articles.push(a),
+            Item::Error(e) => self.errors.push(e),
+            Item::Note(n) => self.notes.push(n),
+        }
+    }
 }
 
 /// Streams the inputs to `f` as they are read: each text file is read whole, JSONL files
@@ -538,11 +545,7 @@ mod tests {
     fn parse(name: &str, bytes: &[u8], mode: InputMode, stdin: bool) -> Ingested {
         let mut out = Ingested::default();
         let _ = parse_bytes::<()>(name, bytes, mode, stdin, &mut |item| {
-            match item {
-                Item::Article(a) => out.articles.push(a),
-                Item::Error(e) => out.errors.push(e),
-                Item::Note(n) => out.notes.push(n),
-            }
+            out.add(item);
             Ok(())
         });
         out
