@@ -321,13 +321,10 @@ impl SuiteReader {
                     return Err(self.err(format!("expected at least {} fields", ti.max(li) + 1)));
                 };
                 let (tone, label) = if s.format == SuiteFormat::Sst2 {
-                    match raw.trim() {
-                        "0" => (None, Label::Negative),
-                        "1" => (None, Label::Positive),
-                        other => {
-                            return Err(self.err(format!("SST-2 label {other:?} is not 0 or 1")))
-                        }
-                    }
+                    let label = crate::train::data::sst2_label(raw).ok_or_else(|| {
+                        self.err(format!("SST-2 label {:?} is not 0 or 1", raw.trim()))
+                    })?;
+                    (None, label)
                 } else {
                     label_value(raw, s.scale)
                         .ok_or_else(|| self.err(format!("bad label {raw:?}")))?

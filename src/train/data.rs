@@ -121,14 +121,18 @@ pub fn load(path: &Path, format: DataFormat, cols: &Columns) -> Result<Vec<Examp
         DataFormat::Vader => parse_vader(path, &text, &group),
         DataFormat::Newsmtsc => parse_newsmtsc(path, &text, &group),
         DataFormat::Jsonl => parse_jsonl(path, &text, &group, cols),
-        DataFormat::Csv => parse_delimited(path, &text, &group, cols, ','),
+        DataFormat::Csv => parse_delimited(path, &text, &group, cols, ',', &|raw| {
+            label_value(raw, cols.scale)
+        }),
         DataFormat::Sst2 => {
             let c = Columns {
                 text: "sentence".into(),
                 label: "label".into(),
                 scale: 1.0,
             };
-            parse_delimited(path, &text, &group, &c, '\t')
+            parse_delimited(path, &text, &group, &c, '\t', &|raw| {
+                sst2_label(raw).map(|l| (None, l))
+            })
         }
         DataFormat::Auto => unreachable!("resolved above"),
     }
@@ -326,12 +330,22 @@ pub fn split_record(line: &str, sep: char) -> Vec<String> {
     fields
 }
 
+/// SST-2's binary label: `0` is negative, `1` positive (there is no neutral class).
+pub fn sst2_label(raw: &str) -> Option<Label> {
+    match raw.trim() {
+        "0" => Some(Label::Negative),
+        "1" => Some(Label::Positive),
+        _ => None,
+    }
+}
+
 fn parse_delimited(
     path: &Path,
     text: &str,
     group: &str,
     cols: &Columns,
     sep: char,
+    label_of: &dyn Fn(&str) -> Option<(Option<f32>, Label)>,
 ) -> Result<Vec<Example>, DataError> {
     let mut lines = text.lines().enumerate();
     let header = match lines.next() {
@@ -368,8 +382,8 @@ fn parse_delimited(
                 f.len()
             )));
         };
-        let (tone, label) = label_value(raw, cols.scale)
-            .ok_or_else(|| err(format!("label {raw:?} is neither a number nor a class")))?;
+        let (tone, label) = label_of(raw)
+            .ok_or_else(|| err(format!("label {raw:?} is not a label of this format")))?;
         out.push(Example {
             key: format!("line{}", i + 1),
             text: t.trim().to_string(),
@@ -438,12 +452,31 @@ mod tests {
     fn generic_csv_with_quotes_and_class_words() {
         let data = "id,text,label\n1,\"Hello, world\",positive\n2,Bad,-0.8\n";
         let cols = Columns::default();
-        let ex = parse_delimited(Path::new("c.csv"), data, "c", &cols, ',').unwrap();
+        let numeric = |raw: &str| label_value(raw, cols.scale);
+        let ex = parse_delimited(Path::new("c.csv"), data, "c", &cols, ',', &numeric).unwrap();
         assert_eq!(ex[0].text, "Hello, world");
         assert_eq!(ex[0].label, Label::Positive);
         assert_eq!(ex[1].tone, Some(-0.8));
-        let bad = parse_delimited(Path::new("c.csv"), "a,b\n1,2\n", "c", &cols, ',');
+        let bad = parse_delimited(Path::new("c.csv"), "a,b\n1,2\n", "c", &cols, ',', &numeric);
         assert!(bad.unwrap_err().to_string().contains("no column \"text\""));
+    }
+
+    #[test]
+    fn sst2_label_0_is_negative_in_training_as_in_bench() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sst2.tsv");
+        std::fs::write(&p, "sentence\tlabel\na dull film\t0\na fine film\t1\n").unwrap();
+        let cols = Columns {
+            text: "text".into(),
+            label: "label".into(),
+            scale: 1.0,
+        };
+        let ex = load(&p, DataFormat::Auto, &cols).unwrap();
+        let labels: Vec<Label> = ex.iter().map(|e| e.label).collect();
+        assert_eq!(labels, [Label::Negative, Label::Positive]);
+        let suite = crate::bench::suite::Suite::from_path(&p);
+        let bench: Vec<Label> = suite.open().unwrap().map(|r| r.unwrap().label).collect();
+        assert_eq!(bench, labels);
     }
 
     #[test]
