@@ -330,6 +330,9 @@ pub fn split_record(line: &str, sep: char) -> Vec<String> {
     fields
 }
 
+/// Reads one label cell into (tone where the data has one, class).
+type LabelOf<'a> = &'a dyn Fn(&str) -> Option<(Option<f32>, Label)>;
+
 /// SST-2's binary label: `0` is negative, `1` positive (there is no neutral class).
 pub fn sst2_label(raw: &str) -> Option<Label> {
     match raw.trim() {
@@ -345,7 +348,7 @@ fn parse_delimited(
     group: &str,
     cols: &Columns,
     sep: char,
-    label_of: &dyn Fn(&str) -> Option<(Option<f32>, Label)>,
+    label_of: LabelOf<'_>,
 ) -> Result<Vec<Example>, DataError> {
     let mut lines = text.lines().enumerate();
     let header = match lines.next() {
