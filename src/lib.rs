@@ -7,7 +7,9 @@
 //! 4. [`model`]: token ids → [`model::Tone`] per sentence (the [`model::ToneModel`] trait);
 //! 5. [`report`]: scored rows → JSONL, CSV or a table.
 //!
-//! [`score`] drives stages 1–4 across articles in batches; [`train`] fits the tone heads that
+//! [`Pipeline`] is the front door: load the models once, then score text, articles or
+//! sentences into the rows `rhetor score` writes. [`score`] drives stages 1–4 across
+//! articles in chunks; [`train`] fits the tone heads that
 //! [`model`] loads; [`bench`] runs models over labeled suites.
 
 pub mod aggregate;
@@ -17,6 +19,7 @@ pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod report;
 pub mod score;
 pub mod segment;
@@ -24,3 +27,7 @@ pub mod tokenize;
 pub mod train;
 
 pub use error::{DataError, InputError, ModelError, TrainError};
+pub use ingest::Article;
+pub use model::{Label, Quad, Tone, ToneModel};
+pub use pipeline::{Pipeline, PipelineBuilder, PipelineError};
+pub use report::Row;

@@ -25,7 +25,7 @@ fn score_lines(lines: &[&str]) -> Vec<serde_json::Value> {
 fn seed_article_hostile_rhetoric_is_hostile_and_the_love_quote_is_warm() {
     let rows = score_seed();
     // The issue also names "bolster military capability" (a build-up in plain register); the
-    // current model still reads it as mildly positive (+0.16): a known limit, models/README.md.
+    // current model reads it as neutral (-0.02, bar -0.2): a known limit, models/README.md.
     for needle in [
         "the most reactionary state",
         "military bloc for aggression",

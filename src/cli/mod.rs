@@ -93,8 +93,7 @@ pub fn set_threads(threads: usize) {
     tch::set_num_interop_threads(1);
 }
 
-/// The default target-dependent model.
-pub const DEFAULT_TARGET_MODEL: &str = "rhetor-target-minilm";
+pub use rhetor::model::registry::DEFAULT_TARGET_MODEL;
 
 /// Loads `--target-model`: `none` disables it; the default model may be absent (targets then
 /// get the sentence's tone, with a note); any other name must load. Unless one is asked for, a

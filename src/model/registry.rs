@@ -9,6 +9,9 @@ use crate::error::ModelError;
 /// The model used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "rhetor-tone-minilm";
 
+/// The default target-dependent model (tone toward each mentioned actor).
+pub const DEFAULT_TARGET_MODEL: &str = "rhetor-target-minilm";
+
 /// Folders searched for models by name, in order, without duplicates.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();

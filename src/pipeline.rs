@@ -1,0 +1,185 @@
+//! The library's front door: one [`Pipeline`] that holds the loaded models and actors and
+//! scores text, articles or sentences into the same [`Row`]s `rhetor score` writes.
+//!
+//! ```no_run
+//! use rhetor::Pipeline;
+//!
+//! let pipeline = Pipeline::builder().build()?; // the default tone and target models
+//! let rows = pipeline.score_text(
+//!     "date 2024-12-29 Kim called the US a hostile state. Trump praised Kim.",
+//! )?;
+//! for row in &rows {
+//!     println!("{:+.2} {:?} {}", row.tone, row.quad, row.text);
+//! }
+//! # Ok::<(), rhetor::PipelineError>(())
+//! ```
+
+use std::path::PathBuf;
+
+use crate::attribute::registry::{Registry, RegistryError};
+use crate::error::{InputError, ModelError};
+use crate::ingest::{parse_text_article, Article, Layout};
+use crate::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
+use crate::model::transformer::Settings;
+use crate::model::{self, ToneModel};
+use crate::report::Row;
+use crate::score::{row, score_articles, Models, ScoreError};
+use crate::segment::Span;
+
+/// Why a pipeline could not be built or could not score.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot load model {name}: {source}")]
+    Model {
+        name: String,
+        #[source]
+        source: ModelError,
+    },
+    #[error(transparent)]
+    Actors(#[from] RegistryError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+}
+
+/// Chooses the models and actors of a [`Pipeline`].
+#[derive(Debug, Clone)]
+pub struct PipelineBuilder {
+    model: String,
+    target_model: Option<String>,
+    actors: Option<PathBuf>,
+    settings: Settings,
+}
+
+impl PipelineBuilder {
+    /// The sentence tone model: a name in the models folder, a model folder, or `vader`
+    /// (default `rhetor-tone-minilm`).
+    pub fn model(mut self, name_or_path: &str) -> Self {
+        self.model = name_or_path.to_string();
+        self
+    }
+
+    /// The target-dependent model for the tone toward each target, or `None` for the
+    /// sentence's tone (default `rhetor-target-minilm`).
+    pub fn target_model(mut self, name_or_path: Option<&str>) -> Self {
+        self.target_model = name_or_path.map(str::to_string);
+        self
+    }
+
+    /// An actor registry (TOML) added to the bundled one; same ids override.
+    pub fn actors(mut self, path: impl Into<PathBuf>) -> Self {
+        self.actors = Some(path.into());
+        self
+    }
+
+    /// Units per forward pass (default 32).
+    pub fn batch_size(mut self, units: usize) -> Self {
+        self.settings.batch_size = units.max(1);
+        self
+    }
+
+    /// Loads the models and the actors.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        let load = |name: &str| {
+            model::load(name, self.settings.clone()).map_err(|source| PipelineError::Model {
+                name: name.to_string(),
+                source,
+            })
+        };
+        let tone = load(&self.model)?;
+        let target = match &self.target_model {
+            Some(name) => Some(load(name)?),
+            None => None,
+        };
+        let actors = match &self.actors {
+            Some(p) => Registry::with_file(p)?,
+            None => Registry::bundled(),
+        };
+        Ok(Pipeline {
+            tone,
+            target,
+            actors,
+        })
+    }
+}
+
+/// Loaded models and actors; scores text into rows (see the [module docs](self)).
+pub struct Pipeline {
+    tone: Box<dyn ToneModel>,
+    target: Option<Box<dyn ToneModel>>,
+    actors: Registry,
+}
+
+impl Pipeline {
+    /// A builder with the defaults of `rhetor score`.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder {
+            model: DEFAULT_MODEL.to_string(),
+            target_model: Some(DEFAULT_TARGET_MODEL.to_string()),
+            actors: None,
+            settings: Settings::default(),
+        }
+    }
+
+    fn models(&self) -> Models<'_> {
+        Models {
+            tone: self.tone.as_ref(),
+            actors: Some(&self.actors),
+            target: self.target.as_deref(),
+        }
+    }
+
+    /// Scores one article given as text, as `rhetor score` reads a text file: the first line
+    /// may begin `date YYYY-MM-DD`. The article's id is `text`.
+    pub fn score_text(&self, text: &str) -> Result<Vec<Row>, PipelineError> {
+        let article = parse_text_article("text", text)?;
+        self.score_article(&article)
+    }
+
+    /// Scores every sentence of one article, with speakers and targets.
+    pub fn score_article(&self, article: &Article) -> Result<Vec<Row>, PipelineError> {
+        let mut rows = Vec::new();
+        score_articles(
+            std::slice::from_ref(article),
+            self.models(),
+            &|_| {},
+            &mut |r| {
+                rows.push(r);
+                Ok(())
+            },
+        )?;
+        Ok(rows)
+    }
+
+    /// Scores sentences as given, one row each in order, never re-segmented (as `--input
+    /// lines`); each row's offsets span its whole sentence.
+    pub fn score_sentences(&self, sentences: &[&str]) -> Result<Vec<Row>, PipelineError> {
+        let source = Article {
+            id: "sentences".into(),
+            source: "sentences".into(),
+            date: None,
+            title: None,
+            text: String::new(),
+            layout: Layout::Lines,
+        };
+        let tones = self
+            .tone
+            .score(sentences, &|_| {})
+            .map_err(|e| PipelineError::Score(ScoreError::Model(e)))?;
+        Ok(sentences
+            .iter()
+            .zip(&tones)
+            .enumerate()
+            .map(|(index, (text, tone))| {
+                let span = Span {
+                    index,
+                    start: 0,
+                    end: text.chars().count(),
+                    text: text.to_string(),
+                };
+                row(&source, &span, None, tone, self.tone.name())
+            })
+            .collect())
+    }
+}
