@@ -684,8 +684,18 @@ mod tests {
         std::fs::write(dir.path().join("b.txt"), "B.").unwrap();
         std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).unwrap();
         std::os::unix::fs::symlink("nowhere", dir.path().join("dead.txt")).unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join("pipe.txt").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo only creates a named pipe at a path we own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let got = read_inputs(&[dir.path().to_str().unwrap().to_string()], InputMode::Auto);
         assert_eq!(got.articles.len(), 2);
+        assert!(
+            got.notes
+                .iter()
+                .any(|n| n.contains("pipe.txt") && n.contains("FIFO")),
+            "{:?}",
+            got.notes
+        );
         assert!(got.errors.is_empty(), "{:?}", got.errors);
         assert!(
             got.notes.iter().any(|n| n.contains("loop")),
@@ -696,6 +706,31 @@ mod tests {
             got.notes.iter().any(|n| n.contains("dead.txt")),
             "{:?}",
             got.notes
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_subdirectory_is_named_and_the_rest_read() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid only reads the process's user id.
+        if unsafe { libc::geteuid() } == 0 {
+            eprintln!("skipped: root reads every directory, so none can be made unreadable");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("closed")).unwrap();
+        std::fs::write(dir.path().join("closed/a.txt"), "A.").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "B.").unwrap();
+        let closed = dir.path().join("closed");
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let got = read_inputs(&[dir.path().to_str().unwrap().to_string()], InputMode::Auto);
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(got.articles.len(), 1);
+        assert!(
+            got.errors[0].source_name().ends_with("closed"),
+            "{:?}",
+            got.errors
         );
     }
 
