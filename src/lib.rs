@@ -15,12 +15,14 @@
 pub mod aggregate;
 pub mod attribute;
 pub mod bench;
+pub mod chart;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod row;
 pub mod score;
 pub mod segment;
 pub mod tokenize;

@@ -12,7 +12,7 @@ use ndarray::Array1;
 use serde::Serialize;
 
 use crate::model::{Label, Quad};
-use crate::report::Row;
+use crate::row::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Period {

@@ -1,12 +1,11 @@
 //! `rhetor aggregate`: rhetoric per actor and period from `rhetor score` JSONL.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::aggregate::{aggregate, to_csv, By, Period, Weight};
-use rhetor::report::Row;
+use rhetor::row::read_rows;
 
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 
@@ -46,75 +45,19 @@ pub enum AggFormat {
     Json,
 }
 
-/// Reads score rows from files or stdin; bad lines are reported and skipped.
-pub fn read_rows(inputs: &[String]) -> (Vec<Row>, usize) {
-    let inputs = if inputs.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        inputs.to_vec()
-    };
-    let mut rows = Vec::new();
-    let mut failed = 0;
-    for input in &inputs {
-        let reader: Box<dyn Read> = if input == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            match std::fs::File::open(input) {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    eprintln!("rhetor: error: {input}: {e}");
-                    failed += 1;
-                    continue;
-                }
-            }
-        };
-        for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
-            let at = format!("{input}:{}", i + 1);
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("rhetor: error: {at}: {e}");
-                    failed += 1;
-                    break;
-                }
-            };
-            match parse_row(&line) {
-                Ok(Some(r)) => rows.push(r),
-                Ok(None) => {}
-                Err(reason) => {
-                    eprintln!("rhetor: error: {at}: {reason}");
-                    failed += 1;
-                }
-            }
-        }
+/// Reads score rows, naming every bad input or line on stderr; returns the rows and how many
+/// inputs or lines failed.
+pub fn read_rows_reported(inputs: &[String]) -> (Vec<rhetor::Row>, usize) {
+    let read = read_rows(inputs);
+    for e in &read.errors {
+        eprintln!("rhetor: error: {e}");
     }
-    (rows, failed)
-}
-
-/// One JSONL line as a score row: `None` for a blank line; an error for invalid UTF-8, a line
-/// that is not a row, or a tone that is not a finite number in [-1, 1].
-fn parse_row(line: &[u8]) -> std::result::Result<Option<Row>, String> {
-    let line = std::str::from_utf8(line)
-        .map_err(|e| format!("invalid UTF-8 at byte {}; skipped", e.valid_up_to()))?;
-    if line.trim().is_empty() {
-        return Ok(None);
-    }
-    let r: Row = serde_json::from_str(line).map_err(|e| format!("not a rhetor score row: {e}"))?;
-    let tones = std::iter::once(r.tone).chain(
-        r.attribution
-            .iter()
-            .flat_map(|a| a.targets.iter().map(|t| t.tone)),
-    );
-    for t in tones {
-        if !t.is_finite() || t.abs() > 1.0 {
-            return Err(format!("tone {t} is outside [-1, 1]; skipped"));
-        }
-    }
-    Ok(Some(r))
+    let failed = read.errors.len();
+    (read.rows, failed)
 }
 
 pub fn run(args: AggregateArgs) -> Result<i32> {
-    let (rows, failed) = read_rows(&args.inputs);
+    let (rows, failed) = read_rows_reported(&args.inputs);
     let which = if args.by.is_empty() {
         vec![By::Speaker, By::Target, By::Dyad]
     } else {

@@ -6,10 +6,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::aggregate::{By, Period};
 use rhetor::attribute::registry::Registry;
+use rhetor::chart::{Chart, Metric};
 use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
-use rhetor::report::chart::{Chart, Metric};
 use rhetor::score::{score_articles, Models};
 
 use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
@@ -112,7 +112,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         })?;
         rows
     } else {
-        let (rows, bad) = super::aggregate::read_rows(&args.inputs);
+        let (rows, bad) = super::aggregate::read_rows_reported(&args.inputs);
         failed = bad > 0;
         rows
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::aggregate::{aggregate, By, Period, Stat, Weight};
-use crate::report::Row;
+use crate::row::Row;
 
 /// One actor's line: `(period index, stat)` points.
 pub struct Series {
