@@ -229,140 +229,19 @@ fn words(s: &str) -> Vec<Word> {
 /// Attributes every sentence of one article. `spans` are the article's sentences in order.
 pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attribution> {
     let found = find_mentions(reg, text);
-    // byte offset -> char offset
-    let mut char_at = vec![0usize; text.len() + 1];
-    let mut ci = 0;
-    for (b, ch) in text.char_indices() {
-        for k in 0..ch.len_utf8() {
-            char_at[b + k] = ci;
-        }
-        ci += 1;
-    }
-    char_at[text.len()] = ci;
+    let char_at = char_offsets(text);
     let mut last_person: Option<usize> = None;
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
-        // Mentions inside this sentence, sentence-relative.
-        let ms: Vec<(usize, usize, usize)> = found
-            .iter()
-            .map(|f| (char_at[f.start], char_at[f.end], f.actor))
-            .filter(|&(s, e, _)| s >= span.start && e <= span.end)
-            .map(|(s, e, a)| (s - span.start, e - span.start, a))
-            .collect();
-        let ws = words(&span.text);
-        let is_agency = |a: usize| reg.actors[a].kind == Kind::Agency;
-        let mention_ending_before = |pos: usize, max_gap: usize| {
-            ms.iter()
-                .filter(|m| m.1 <= pos)
-                .max_by_key(|m| m.1)
-                .filter(|m| ws.iter().filter(|w| w.start >= m.1 && w.end <= pos).count() <= max_gap)
-                .filter(|m| {
-                    !span
-                        .text
-                        .chars()
-                        .skip(m.1)
-                        .take(pos - m.1)
-                        .any(|c| c == '"' || c == '“' || c == '”' || c == ';')
-                })
-                .copied()
-        };
-        let first_after = |pos: usize| ms.iter().find(|m| m.0 >= pos && !is_agency(m.2)).copied();
-        let mut speaker: Option<usize> = None;
-        for (wi, w) in ws.iter().enumerate() {
-            let lw = w.lower.as_str();
-            if lw == "according" && ws.get(wi + 1).is_some_and(|n| n.lower == "to") || lw == "per" {
-                if let Some(m) = ms.iter().find(|m| m.0 >= w.end && m.0 <= w.end + 24) {
-                    if !is_agency(m.2) {
-                        speaker = Some(m.2);
-                        break;
-                    }
-                }
-                continue;
-            }
-            if !REPORTING.contains(&lw) {
-                continue;
-            }
-            // Pronoun subject: "he said", "she added", "he still praised Kim" (up to two
-            // words between, no mention in between).
-            let pronoun = ws[wi.saturating_sub(3)..wi]
-                .iter()
-                .rev()
-                .find(|p| p.lower == "he" || p.lower == "she");
-            if let (Some(p), Some(person)) = (pronoun, last_person) {
-                if !ms.iter().any(|m| m.0 >= p.end && m.1 <= w.start) {
-                    speaker = Some(person);
-                    break;
-                }
-            }
-            if let Some(m) = mention_ending_before(w.start, 3) {
-                if is_agency(m.2) {
-                    // "The agency said Kim set out …": the reported subject speaks.
-                    if let Some(r) = first_after(w.end) {
-                        speaker = Some(r.2);
-                        break;
-                    }
-                    continue;
-                }
-                speaker = Some(m.2);
-                break;
-            }
-            // Inverted: `…," said Kim.` (only after a quote or comma: in "praised Kim", Kim
-            // is the object).
-            let before = span.text.chars().take(w.start).collect::<String>();
-            let inverted = before.trim_end().ends_with([',', '"', '”', '\'', '’']);
-            if let Some(m) = ms
-                .iter()
-                .find(|m| inverted && m.0 >= w.end && m.0 <= w.end + 1)
-            {
-                if !is_agency(m.2) {
-                    speaker = Some(m.2);
-                    break;
-                }
-            }
-        }
-        // Light coreference for a sentence whose subject is "He"/"She".
-        let pronoun_subject = ws
-            .first()
-            .is_some_and(|w| w.lower == "he" || w.lower == "she");
-        let mut mentions: Vec<Mention> = ms
-            .iter()
-            .map(|&(s, e, a)| Mention {
-                actor: reg.actors[a].id.clone(),
-                start: s,
-                end: e,
-                text: span.text.chars().skip(s).take(e - s).collect(),
-            })
-            .collect();
-        if pronoun_subject {
-            if let (Some(p), Some(w)) = (last_person, ws.first()) {
-                mentions.insert(
-                    0,
-                    Mention {
-                        actor: reg.actors[p].id.clone(),
-                        start: w.start,
-                        end: w.end,
-                        text: span
-                            .text
-                            .chars()
-                            .skip(w.start)
-                            .take(w.end - w.start)
-                            .collect(),
-                    },
-                );
-            }
-        }
-        let mut targets: Vec<String> = Vec::new();
-        for &(_, _, a) in &ms {
-            let id = &reg.actors[a].id;
-            if Some(a) != speaker && !is_agency(a) && !targets.contains(id) {
-                targets.push(id.clone());
-            }
-        }
+        let sentence = Sentence::new(reg, span, &found, &char_at);
+        let speaker = sentence.speaker(last_person);
+        let mentions = sentence.mentions(last_person);
+        let targets = sentence.targets(speaker);
         // The most recent person subject, for the next "he"/"she".
         let person = |a: usize| reg.actors[a].kind == Kind::Person;
         if let Some(s) = speaker.filter(|&s| person(s)) {
             last_person = Some(s);
-        } else if let Some(m) = ms.iter().find(|m| person(m.2)) {
+        } else if let Some(m) = sentence.ms.iter().find(|m| person(m.2)) {
             last_person = Some(m.2);
         }
         out.push(Attribution {
@@ -372,6 +251,179 @@ pub fn attribute_article(reg: &Registry, text: &str, spans: &[Span]) -> Vec<Attr
         });
     }
     out
+}
+
+/// The character offset of every byte offset of `text` (and of its end).
+fn char_offsets(text: &str) -> Vec<usize> {
+    let mut char_at = vec![0usize; text.len() + 1];
+    let mut ci = 0;
+    for (b, ch) in text.char_indices() {
+        for k in 0..ch.len_utf8() {
+            char_at[b + k] = ci;
+        }
+        ci += 1;
+    }
+    char_at[text.len()] = ci;
+    char_at
+}
+
+/// One sentence with its mentions (sentence-relative character spans and actor indices) and
+/// words: the steps of attribution are its methods.
+struct Sentence<'a> {
+    reg: &'a Registry,
+    span: &'a Span,
+    ms: Vec<(usize, usize, usize)>,
+    ws: Vec<Word>,
+}
+
+impl<'a> Sentence<'a> {
+    fn new(reg: &'a Registry, span: &'a Span, found: &[Found], char_at: &[usize]) -> Self {
+        let ms = found
+            .iter()
+            .map(|f| (char_at[f.start], char_at[f.end], f.actor))
+            .filter(|&(s, e, _)| s >= span.start && e <= span.end)
+            .map(|(s, e, a)| (s - span.start, e - span.start, a))
+            .collect();
+        Sentence {
+            reg,
+            span,
+            ms,
+            ws: words(&span.text),
+        }
+    }
+
+    fn is_agency(&self, a: usize) -> bool {
+        self.reg.actors[a].kind == Kind::Agency
+    }
+
+    /// The mention ending last before `pos`, at most `max_gap` words and no quote or
+    /// semicolon away.
+    fn mention_ending_before(&self, pos: usize, max_gap: usize) -> Option<(usize, usize, usize)> {
+        self.ms
+            .iter()
+            .filter(|m| m.1 <= pos)
+            .max_by_key(|m| m.1)
+            .filter(|m| {
+                let gap = self.ws.iter().filter(|w| w.start >= m.1 && w.end <= pos);
+                gap.count() <= max_gap
+            })
+            .filter(|m| {
+                !self
+                    .span
+                    .text
+                    .chars()
+                    .skip(m.1)
+                    .take(pos - m.1)
+                    .any(|c| c == '"' || c == '“' || c == '”' || c == ';')
+            })
+            .copied()
+    }
+
+    /// The first non-agency mention at or after `pos`.
+    fn first_after(&self, pos: usize) -> Option<(usize, usize, usize)> {
+        self.ms
+            .iter()
+            .find(|m| m.0 >= pos && !self.is_agency(m.2))
+            .copied()
+    }
+
+    /// Who speaks: the first reporting verb (or "according to"/"per") whose subject resolves.
+    fn speaker(&self, last_person: Option<usize>) -> Option<usize> {
+        for (wi, w) in self.ws.iter().enumerate() {
+            let lw = w.lower.as_str();
+            if lw == "according" && self.ws.get(wi + 1).is_some_and(|n| n.lower == "to")
+                || lw == "per"
+            {
+                let source = self.ms.iter().find(|m| m.0 >= w.end && m.0 <= w.end + 24);
+                if let Some(m) = source.filter(|m| !self.is_agency(m.2)) {
+                    return Some(m.2);
+                }
+                continue;
+            }
+            if !REPORTING.contains(&lw) {
+                continue;
+            }
+            if let Some(a) = self.subject_of(wi, last_person) {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    /// The subject of the reporting verb at word `wi`, if one resolves.
+    fn subject_of(&self, wi: usize, last_person: Option<usize>) -> Option<usize> {
+        let w = &self.ws[wi];
+        // Pronoun subject: "he said", "she added", "he still praised Kim" (up to two words
+        // between, no mention in between).
+        let pronoun = self.ws[wi.saturating_sub(3)..wi]
+            .iter()
+            .rev()
+            .find(|p| p.lower == "he" || p.lower == "she");
+        if let (Some(p), Some(person)) = (pronoun, last_person) {
+            if !self.ms.iter().any(|m| m.0 >= p.end && m.1 <= w.start) {
+                return Some(person);
+            }
+        }
+        if let Some(m) = self.mention_ending_before(w.start, 3) {
+            if !self.is_agency(m.2) {
+                return Some(m.2);
+            }
+            // "The agency said Kim set out …": the reported subject speaks.
+            return self.first_after(w.end).map(|r| r.2);
+        }
+        // Inverted: `…," said Kim.` (only after a quote or comma: in "praised Kim", Kim is the
+        // object).
+        let before = self.span.text.chars().take(w.start).collect::<String>();
+        let inverted = before.trim_end().ends_with([',', '"', '”', '\'', '’']);
+        match self
+            .ms
+            .iter()
+            .find(|m| inverted && m.0 >= w.end && m.0 <= w.end + 1)
+        {
+            Some(m) if !self.is_agency(m.2) => Some(m.2),
+            _ => None,
+        }
+    }
+
+    /// The sentence's mentions; a sentence whose subject is "He"/"She" also mentions the
+    /// most recent person (light coreference).
+    fn mentions(&self, last_person: Option<usize>) -> Vec<Mention> {
+        let text = |s: usize, e: usize| self.span.text.chars().skip(s).take(e - s).collect();
+        let mut mentions: Vec<Mention> = self
+            .ms
+            .iter()
+            .map(|&(s, e, a)| Mention {
+                actor: self.reg.actors[a].id.clone(),
+                start: s,
+                end: e,
+                text: text(s, e),
+            })
+            .collect();
+        let first = self.ws.first();
+        let pronoun_subject = first.is_some_and(|w| w.lower == "he" || w.lower == "she");
+        if let (true, Some(p), Some(w)) = (pronoun_subject, last_person, first) {
+            let coreferent = Mention {
+                actor: self.reg.actors[p].id.clone(),
+                start: w.start,
+                end: w.end,
+                text: text(w.start, w.end),
+            };
+            mentions.insert(0, coreferent);
+        }
+        mentions
+    }
+
+    /// The actors spoken of: every mentioned actor but the speaker and news agencies, once.
+    fn targets(&self, speaker: Option<usize>) -> Vec<String> {
+        let mut targets: Vec<String> = Vec::new();
+        for &(_, _, a) in &self.ms {
+            let id = &self.reg.actors[a].id;
+            if Some(a) != speaker && !self.is_agency(a) && !targets.contains(id) {
+                targets.push(id.clone());
+            }
+        }
+        targets
+    }
 }
 
 #[cfg(test)]
