@@ -104,3 +104,26 @@ fn article_targets_are_scored_by_the_target_model() {
     assert_eq!(r["targets"][0]["source"], "sentence");
     assert_eq!(r["targets"][0]["tone"], r["tone"]);
 }
+
+#[test]
+fn targets_input_honours_the_csv_format_with_quoted_fields() {
+    let input = "{\"id\":\"q1\",\"text\":\"Seoul thanked Canada, but denounced \\\"the North\\\".\",\"mention\":\"Canada\"}\n";
+    let run = rhetor(
+        &[
+            "score", "--quiet", "--input", "targets", "--format", "csv", "-",
+        ],
+        Some(input.as_bytes()),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(lines[0].starts_with("source,index,id,text,from,to,mention,tone,label"));
+    assert!(
+        lines[1].starts_with(
+            "-,0,q1,\"Seoul thanked Canada, but denounced \"\"the North\"\".\",14,20,Canada,"
+        ),
+        "{}",
+        lines[1]
+    );
+}

@@ -221,19 +221,67 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
     let tones = model.score_targets(&refs, &|k| pb.set_position(k as u64))?;
     pb.finish_and_clear();
     let mut out = Sink::open(args.output.as_deref())?;
-    let r4 = |x: f32| (x as f64 * 10_000.0).round() / 10_000.0;
-    for (t, tone) in items.iter().zip(&tones) {
-        let mention: String = t.text.chars().skip(t.from).take(t.to - t.from).collect();
-        let row = serde_json::json!({
-            "source": t.source, "index": t.index, "id": t.id, "text": t.text,
-            "target": {"from": t.from, "to": t.to, "mention": mention},
-            "tone": r4(tone.tone), "label": tone.label,
-            "probs": {"negative": r4(tone.probs.negative), "neutral": r4(tone.probs.neutral), "positive": r4(tone.probs.positive)},
-            "model": model.name(), "truncated": tone.truncated,
-        });
-        serde_json::to_writer(&mut out, &row)?;
-        out.write_all(b"\n")?;
-    }
+    let format = args.format.unwrap_or(Format::Jsonl);
+    write_target_rows(&mut out, format, &items, &tones, model.name())?;
     out.commit()?;
     Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// Writes `--input targets` rows: JSONL (default), CSV with a header, or a terminal table.
+fn write_target_rows(
+    out: &mut dyn Write,
+    format: Format,
+    items: &[rhetor::ingest::TargetInput],
+    tones: &[rhetor::Tone],
+    model: &str,
+) -> Result<()> {
+    use rhetor::report::csv_field;
+    let r4 = |x: f32| (x as f64 * 10_000.0).round() / 10_000.0;
+    if format == Format::Csv {
+        writeln!(out, "source,index,id,text,from,to,mention,tone,label,negative,neutral,positive,model,truncated")?;
+    }
+    for (t, tone) in items.iter().zip(tones) {
+        let mention: String = t.text.chars().skip(t.from).take(t.to - t.from).collect();
+        let p = tone.probs;
+        match format {
+            Format::Jsonl => {
+                let row = serde_json::json!({
+                    "source": t.source, "index": t.index, "id": t.id, "text": t.text,
+                    "target": {"from": t.from, "to": t.to, "mention": mention},
+                    "tone": r4(tone.tone), "label": tone.label,
+                    "probs": {"negative": r4(p.negative), "neutral": r4(p.neutral), "positive": r4(p.positive)},
+                    "model": model, "truncated": tone.truncated,
+                });
+                serde_json::to_writer(&mut *out, &row)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Csv => writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&t.source),
+                t.index,
+                csv_field(t.id.as_deref().unwrap_or("")),
+                csv_field(&t.text),
+                t.from,
+                t.to,
+                csv_field(&mention),
+                r4(tone.tone),
+                tone.label.as_str(),
+                r4(p.negative),
+                r4(p.neutral),
+                r4(p.positive),
+                csv_field(model),
+                tone.truncated
+            )?,
+            Format::Table => writeln!(
+                out,
+                "{:+.2} {:<8} {:<24} {}",
+                tone.tone,
+                tone.label.as_str(),
+                mention,
+                t.text
+            )?,
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ mod table;
 
 use std::io::Write;
 
-pub use self::csv::CsvReporter;
+pub use self::csv::{field as csv_field, CsvReporter};
 pub use self::jsonl::JsonlReporter;
 pub use self::table::TableReporter;
 pub(crate) use crate::row::round4;
