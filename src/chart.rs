@@ -139,22 +139,7 @@ impl Chart {
         } else {
             actors.iter().take(SYMBOLS.len()).cloned().collect()
         };
-        // Every period from the first to the last dated sentence, so that the x axis is time.
-        let dates: Vec<chrono::NaiveDate> = rows
-            .iter()
-            .filter_map(|r| r.article.as_ref().and_then(|a| a.date))
-            .collect();
-        let mut periods: Vec<String> = Vec::new();
-        if let (Some(&lo), Some(&hi)) = (dates.iter().min(), dates.iter().max()) {
-            let mut d = lo;
-            while d <= hi {
-                let k = period.key(d);
-                if periods.last() != Some(&k) {
-                    periods.push(k);
-                }
-                d = d.succ_opt().unwrap_or(hi + chrono::Days::new(1));
-            }
-        }
+        let periods = all_periods(rows, period);
         let series = chosen
             .iter()
             .map(|a| Series {
@@ -171,51 +156,8 @@ impl Chart {
                     .collect(),
             })
             .collect();
-        let mut dy: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
-        for s in stats.iter().filter(|s| s.by == By::Dyad) {
-            if let (Some(sp), Some(tg)) = (&s.speaker, &s.target) {
-                let e = dy.entry((sp.clone(), tg.clone())).or_default();
-                e.0 += s.sentences;
-                e.1 += s.mean_tone * s.sentences as f64;
-            }
-        }
-        let mut dyads: Vec<(String, String, usize, f64)> = dy
-            .into_iter()
-            .map(|((s, t), (n, sum))| (s, t, n, sum / n as f64))
-            .collect();
-        dyads.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-        let mut evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
-        for r in rows {
-            let (Some(a), Some(at)) = (&r.article, &r.attribution) else {
-                continue;
-            };
-            let Some(d) = a.date else { continue };
-            let p = period.key(d);
-            let mut add = |actor: &str, tone: f32| {
-                if chosen.iter().any(|c| c == actor) {
-                    evidence
-                        .entry((actor.to_string(), p.clone()))
-                        .or_default()
-                        .push((tone, r.text.clone(), a.article.clone(), d.to_string()));
-                }
-            };
-            match by {
-                By::Speaker => {
-                    if let Some(s) = &at.speaker {
-                        add(s, r.tone);
-                    }
-                }
-                _ => {
-                    for t in &at.targets {
-                        add(&t.actor, t.tone);
-                    }
-                }
-            }
-        }
-        for v in evidence.values_mut() {
-            v.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
-            v.truncate(3);
-        }
+        let dyads = dyad_totals(&stats);
+        let evidence = evidence(rows, period, by, &chosen);
         Chart {
             by,
             metric,
@@ -579,6 +521,86 @@ fn closest<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<String>
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
+}
+
+/// Every period from the first to the last dated sentence, so that the x axis is time.
+fn all_periods(rows: &[Row], period: Period) -> Vec<String> {
+    let dates: Vec<chrono::NaiveDate> = rows
+        .iter()
+        .filter_map(|r| r.article.as_ref().and_then(|a| a.date))
+        .collect();
+    let mut periods: Vec<String> = Vec::new();
+    if let (Some(&lo), Some(&hi)) = (dates.iter().min(), dates.iter().max()) {
+        let mut d = lo;
+        while d <= hi {
+            let k = period.key(d);
+            if periods.last() != Some(&k) {
+                periods.push(k);
+            }
+            d = d.succ_opt().unwrap_or(hi + chrono::Days::new(1));
+        }
+    }
+    periods
+}
+
+/// Dyad totals over all periods: (speaker, target, sentences, mean tone), most sentences first.
+fn dyad_totals(stats: &[Stat]) -> Vec<(String, String, usize, f64)> {
+    let mut dy: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
+    for s in stats.iter().filter(|s| s.by == By::Dyad) {
+        if let (Some(sp), Some(tg)) = (&s.speaker, &s.target) {
+            let e = dy.entry((sp.clone(), tg.clone())).or_default();
+            e.0 += s.sentences;
+            e.1 += s.mean_tone * s.sentences as f64;
+        }
+    }
+    let mut dyads: Vec<(String, String, usize, f64)> = dy
+        .into_iter()
+        .map(|((s, t), (n, sum))| (s, t, n, sum / n as f64))
+        .collect();
+    dyads.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    dyads
+}
+
+/// The three sentences with the strongest tone behind each (chosen actor, period).
+fn evidence(
+    rows: &[Row],
+    period: Period,
+    by: By,
+    chosen: &[String],
+) -> BTreeMap<(String, String), Evidence> {
+    let mut evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
+    for r in rows {
+        let (Some(a), Some(at)) = (&r.article, &r.attribution) else {
+            continue;
+        };
+        let Some(d) = a.date else { continue };
+        let p = period.key(d);
+        let mut add = |actor: &str, tone: f32| {
+            if chosen.iter().any(|c| c == actor) {
+                evidence
+                    .entry((actor.to_string(), p.clone()))
+                    .or_default()
+                    .push((tone, r.text.clone(), a.article.clone(), d.to_string()));
+            }
+        };
+        match by {
+            By::Speaker => {
+                if let Some(s) = &at.speaker {
+                    add(s, r.tone);
+                }
+            }
+            _ => {
+                for t in &at.targets {
+                    add(&t.actor, t.tone);
+                }
+            }
+        }
+    }
+    for v in evidence.values_mut() {
+        v.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        v.truncate(3);
+    }
+    evidence
 }
 
 /// The SVG's geometry: size, margins, plot area, and where a period and a value fall.
