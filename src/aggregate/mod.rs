@@ -12,6 +12,7 @@ use ndarray::Array1;
 use serde::Serialize;
 
 use crate::model::{Label, Quad};
+use crate::report::csv_field;
 use crate::row::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -282,7 +283,8 @@ impl Stat {
     }
 }
 
-/// CSV with a header, numbers rounded to 4 decimals.
+/// CSV with a header, numbers rounded to 4 decimals; ids quoted where they need it (an
+/// actor id from a user's registry may hold a comma or a quote).
 pub fn to_csv(stats: &[Stat]) -> String {
     let mut out = String::from(
         "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event\n",
@@ -300,10 +302,10 @@ pub fn to_csv(stats: &[Stat]) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default(),
-            s.actor,
-            s.speaker.clone().unwrap_or_default(),
-            s.target.clone().unwrap_or_default(),
-            s.period,
+            csv_field(&s.actor),
+            csv_field(s.speaker.as_deref().unwrap_or_default()),
+            csv_field(s.target.as_deref().unwrap_or_default()),
+            csv_field(&s.period),
             s.sentences,
             s.articles,
             r(s.mean_tone),
@@ -333,6 +335,34 @@ mod tests {
         assert_eq!(
             Period::Week.key(NaiveDate::from_ymd_opt(2024, 12, 30).unwrap()),
             "2025-W01"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_an_actor_id_with_a_comma_or_quote() {
+        let stat = Stat {
+            by: By::Speaker,
+            actor: "acme, \"inc\"".into(),
+            speaker: Some("acme, \"inc\"".into()),
+            target: None,
+            period: "2024".into(),
+            sentences: 1,
+            articles: 1,
+            mean_tone: 0.5,
+            sd: None,
+            ci_low: None,
+            ci_high: None,
+            share_negative: 0.0,
+            share_positive: 1.0,
+            quad: None,
+        };
+        let csv = to_csv(&[stat]);
+        let line = csv.lines().nth(1).unwrap();
+        assert!(
+            line.starts_with(
+                "speaker,\"acme, \"\"inc\"\"\",\"acme, \"\"inc\"\"\",,2024,1,1,0.5000,,,,"
+            ),
+            "{line}"
         );
     }
 
