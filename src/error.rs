@@ -46,6 +46,73 @@ impl InputError {
     }
 }
 
+/// What to do about a setup or data error: one wording for each remedy, shared by every
+/// error that needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// The base encoder is missing or damaged.
+    InstallBase,
+    /// A model needs a base encoder that is not installed: (model, base, package), boxed so
+    /// that every error stays small.
+    BaseFor(Box<(String, String, String)>),
+    /// The VADER lexicon is missing or damaged.
+    InstallVader,
+    /// A committed model file is missing or damaged.
+    RestoreModel,
+    /// A model folder's manifest is missing.
+    NeedsManifest,
+    /// A model's files disagree with its manifest.
+    Retrain,
+    /// A file could not be read for a reason of its own (permissions, a device).
+    CheckFile,
+    /// Labeled data that is not where it was looked for.
+    SharedData,
+    /// A suite manifest that could not be read.
+    SuiteManifest,
+    /// A suite file that could not be read.
+    SuitePath,
+}
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hint::InstallBase => {
+                write!(f, "run `scripts/setup.sh` to (re)install the base encoder")
+            }
+            Hint::BaseFor(needed) => {
+                let (model, base, package) = needed.as_ref();
+                write!(
+                f,
+                "model {model} needs the base encoder {base} ({package}); run `scripts/setup.sh`"
+                )
+            }
+            Hint::InstallVader => write!(
+                f,
+                "run `scripts/setup.sh` to (re)install the VADER 3.3.2 lexicon"
+            ),
+            Hint::RestoreModel => write!(
+                f,
+                "restore it from git (`git checkout -- models/`) or retrain the model"
+            ),
+            Hint::NeedsManifest => write!(
+                f,
+                "a model folder needs manifest.json; see models/README.md"
+            ),
+            Hint::Retrain => write!(f, "retrain the model"),
+            Hint::CheckFile => write!(f, "check the file and its permissions"),
+            Hint::SharedData => write!(
+                f,
+                "labeled data lives in ../shared/data (see its README); check the path"
+            ),
+            Hint::SuiteManifest => write!(f, "give a suite manifest (TOML with [[suite]] tables)"),
+            Hint::SuitePath => write!(
+                f,
+                "check the suite path (data in ../shared/data is used when present)"
+            ),
+        }
+    }
+}
+
 /// Errors about a model folder or the runtime behind it. These are setup errors (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -55,13 +122,13 @@ pub enum ModelError {
     MissingFile {
         dir: PathBuf,
         file: String,
-        hint: String,
+        hint: Hint,
     },
     #[error("model file {path}: {reason}; {hint}")]
     Corrupt {
         path: PathBuf,
         reason: String,
-        hint: String,
+        hint: Hint,
     },
     #[error("model {name}: base encoder mismatch: {path} has sha256 {found}, the model was trained on {expected}; run `scripts/setup.sh` to reinstall the base")]
     BaseMismatch {
@@ -89,7 +156,7 @@ pub enum DataError {
     Io {
         path: PathBuf,
         error: std::io::Error,
-        hint: String,
+        hint: Hint,
     },
     #[error("{path}:{line}: {reason}")]
     Parse {

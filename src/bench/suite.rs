@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::DataError;
+use crate::error::{DataError, Hint};
 use crate::model::Label;
 use crate::train::data::{label_value, split_record, NEUTRAL_BAND};
 
@@ -73,7 +73,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Suite>, DataError> {
     let text = std::fs::read_to_string(path).map_err(|error| DataError::Io {
         path: path.to_path_buf(),
         error,
-        hint: "give a suite manifest (TOML with [[suite]] tables)".into(),
+        hint: Hint::SuiteManifest,
     })?;
     let m: Manifest = toml::from_str(&text).map_err(|e| DataError::Parse {
         path: path.to_path_buf(),
@@ -139,7 +139,7 @@ impl Suite {
         let f = File::open(&self.path).map_err(|error| DataError::Io {
             path: self.path.clone(),
             error,
-            hint: "check the suite path (data in ../shared/data is used when present)".into(),
+            hint: Hint::SuitePath,
         })?;
         Ok(SuiteReader {
             suite: self.clone(),

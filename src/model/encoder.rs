@@ -10,9 +10,7 @@ use rust_bert::bert::BertConfig;
 use super::bert::Bert;
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::error::ModelError;
-
-const REINSTALL: &str = "run `scripts/setup.sh` to (re)install the base encoder";
+use crate::error::{Hint, ModelError};
 
 /// A BERT encoder with its weights.
 pub struct Encoder {
@@ -33,20 +31,20 @@ pub fn read_config(dir: &Path, all_layers: bool) -> Result<BertConfig, ModelErro
             ModelError::MissingFile {
                 dir: dir.to_path_buf(),
                 file: "config.json".into(),
-                hint: REINSTALL.into(),
+                hint: Hint::InstallBase,
             }
         } else {
             ModelError::Corrupt {
                 path: path.clone(),
                 reason: e.to_string(),
-                hint: REINSTALL.into(),
+                hint: Hint::InstallBase,
             }
         }
     })?;
     let mut config: BertConfig = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
         path: path.clone(),
         reason: format!("not a BERT config: {e}"),
-        hint: REINSTALL.into(),
+        hint: Hint::InstallBase,
     })?;
     config.output_attentions = Some(false);
     config.output_hidden_states = Some(all_layers);
@@ -66,7 +64,7 @@ pub fn read_config(dir: &Path, all_layers: bool) -> Result<BertConfig, ModelErro
             path,
             reason: "inconsistent sizes (hidden_size, num_hidden_layers, num_attention_heads)"
                 .into(),
-            hint: REINSTALL.into(),
+            hint: Hint::InstallBase,
         });
     }
     Ok(config)
@@ -83,7 +81,7 @@ impl Encoder {
             return Err(ModelError::MissingFile {
                 dir: dir.to_path_buf(),
                 file: "model.safetensors".into(),
-                hint: REINSTALL.into(),
+                hint: Hint::InstallBase,
             });
         }
         let mut vs = nn::VarStore::new(Device::Cpu);
@@ -91,7 +89,7 @@ impl Encoder {
         vs.load(&weights).map_err(|e| ModelError::Corrupt {
             path: weights.clone(),
             reason: format!("cannot load weights: {e}"),
-            hint: REINSTALL.into(),
+            hint: Hint::InstallBase,
         })?;
         vs.freeze();
         Ok(Encoder {

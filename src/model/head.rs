@@ -6,14 +6,14 @@ use std::path::Path;
 
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 
-use crate::error::ModelError;
+use crate::error::{Hint, ModelError};
 
 /// Loads a head's weights into `vs` and freezes them; a bad file is named in the error.
 fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
     vs.load(path).map_err(|e| ModelError::Corrupt {
         path: path.to_path_buf(),
         reason: format!("cannot load head weights: {e}"),
-        hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+        hint: Hint::RestoreModel,
     })?;
     vs.freeze();
     Ok(())

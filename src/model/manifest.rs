@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ModelError;
+use crate::error::{Hint, ModelError};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -134,20 +134,20 @@ impl Manifest {
                 ModelError::MissingFile {
                     dir: dir.to_path_buf(),
                     file: MANIFEST_FILE.into(),
-                    hint: "a model folder needs manifest.json; see models/README.md".into(),
+                    hint: Hint::NeedsManifest,
                 }
             } else {
                 ModelError::Corrupt {
                     path: path.clone(),
                     reason: e.to_string(),
-                    hint: "check the file's permissions".into(),
+                    hint: Hint::CheckFile,
                 }
             }
         })?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
             path: path.clone(),
             reason: format!("invalid manifest: {e}"),
-            hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+            hint: Hint::RestoreModel,
         })?;
         if m.labels != ["negative", "neutral", "positive"] {
             return Err(ModelError::Corrupt {
@@ -156,14 +156,14 @@ impl Manifest {
                     "labels must be [negative, neutral, positive], found {:?}",
                     m.labels
                 ),
-                hint: "retrain the model".into(),
+                hint: Hint::Retrain,
             });
         }
         if m.max_length < 2 || m.max_length > 512 {
             return Err(ModelError::Corrupt {
                 path,
                 reason: format!("max_length {} is outside 2..=512", m.max_length),
-                hint: "retrain the model".into(),
+                hint: Hint::Retrain,
             });
         }
         Ok(m)

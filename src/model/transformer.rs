@@ -12,7 +12,7 @@ use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, sha256_file_stamped, HeadKind, Manifest, ToneSource};
 use super::{Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel};
-use crate::error::ModelError;
+use crate::error::{Hint, ModelError};
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
 
 /// Run-time settings of a loaded model.
@@ -58,7 +58,7 @@ impl SentenceEncoder {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                hint: "the base encoder is not installed; run `scripts/setup.sh`".into(),
+                hint: Hint::InstallBase,
             });
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
@@ -173,16 +173,17 @@ impl TransformerModel {
             return Err(ModelError::MissingFile {
                 dir: base_dir.clone(),
                 file: "model.safetensors".into(),
-                hint: format!(
-                    "model {} needs the base encoder {} ({}); run `scripts/setup.sh`",
-                    manifest.name, manifest.base.name, manifest.base.package
-                ),
+                hint: Hint::BaseFor(Box::new((
+                    manifest.name.clone(),
+                    manifest.base.name.clone(),
+                    manifest.base.package.clone(),
+                ))),
             });
         }
         let found = sha256_file_stamped(&weights).map_err(|e| ModelError::Corrupt {
             path: weights.clone(),
             reason: e.to_string(),
-            hint: "run `scripts/setup.sh`".into(),
+            hint: Hint::InstallBase,
         })?;
         if found != manifest.base.sha256 {
             return Err(ModelError::BaseMismatch {
@@ -206,13 +207,13 @@ impl TransformerModel {
             return Err(ModelError::MissingFile {
                 dir: dir.to_path_buf(),
                 file: manifest.head.file.clone(),
-                hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+                hint: Hint::RestoreModel,
             });
         }
         let head_sha = sha256_file(&head_path).map_err(|e| ModelError::Corrupt {
             path: head_path.clone(),
             reason: e.to_string(),
-            hint: "check the file".into(),
+            hint: Hint::CheckFile,
         })?;
         if head_sha != manifest.head.sha256 {
             return Err(ModelError::Corrupt {
@@ -221,7 +222,7 @@ impl TransformerModel {
                     "sha256 {head_sha} does not match the manifest's {}",
                     manifest.head.sha256
                 ),
-                hint: "restore it from git (`git checkout -- models/`) or retrain the model".into(),
+                hint: Hint::RestoreModel,
             });
         }
         let head = match manifest.head.kind {
@@ -309,11 +310,10 @@ fn rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, ModelError> {
 /// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
 /// that every tensor names a base weight of the same shape.
 pub fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), ModelError> {
-    let hint = "restore it from git (`git checkout -- models/`) or retrain the model";
     let corrupt = |reason: String| ModelError::Corrupt {
         path: path.to_path_buf(),
         reason,
-        hint: hint.into(),
+        hint: Hint::RestoreModel,
     };
     if !path.is_file() {
         return Err(ModelError::MissingFile {
@@ -322,7 +322,7 @@ pub fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<()
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            hint: hint.into(),
+            hint: Hint::RestoreModel,
         });
     }
     let found = sha256_file(path).map_err(|e| corrupt(e.to_string()))?;

@@ -14,7 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::{Label, Probs, Progress, Tone, ToneModel};
-use crate::error::ModelError;
+use crate::error::{Hint, ModelError};
 
 const B_INCR: f64 = 0.293;
 const B_DECR: f64 = -0.293;
@@ -279,13 +279,13 @@ impl Vader {
                     ModelError::MissingFile {
                         dir: dir.to_path_buf(),
                         file: file.into(),
-                        hint: "run `scripts/setup.sh` to install the VADER 3.3.2 lexicon".into(),
+                        hint: Hint::InstallVader,
                     }
                 } else {
                     ModelError::Corrupt {
                         path: p,
                         reason: e.to_string(),
-                        hint: "run `scripts/setup.sh` to reinstall the VADER lexicon".into(),
+                        hint: Hint::InstallVader,
                     }
                 }
             })
@@ -295,7 +295,7 @@ impl Vader {
         Self::from_texts(&lex_text, &emoji_text).map_err(|reason| ModelError::Corrupt {
             path: dir.to_path_buf(),
             reason,
-            hint: "run `scripts/setup.sh` to reinstall the VADER lexicon".into(),
+            hint: Hint::InstallVader,
         })
     }
 

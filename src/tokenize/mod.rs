@@ -7,7 +7,7 @@ use std::path::Path;
 use rust_tokenizers::tokenizer::{BertTokenizer, Tokenizer, TruncationStrategy};
 use rust_tokenizers::vocab::Vocab;
 
-use crate::error::ModelError;
+use crate::error::{Hint, ModelError};
 
 /// Token ids of one unit, ready for the encoder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +38,14 @@ impl WordPiece {
             return Err(ModelError::MissingFile {
                 dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
                 file: "vocab.txt".into(),
-                hint: "run `scripts/setup.sh` to (re)install the base encoder".into(),
+                hint: Hint::InstallBase,
             });
         }
         let inner =
             BertTokenizer::from_file(path, true, true).map_err(|e| ModelError::Corrupt {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
-                hint: "run `scripts/setup.sh` to reinstall the base encoder".into(),
+                hint: Hint::InstallBase,
             })?;
         let pad_id = inner.vocab().token_to_id(inner.vocab().get_pad_value());
         let markers = (

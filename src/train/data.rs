@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::error::DataError;
+use crate::error::{DataError, Hint};
 use crate::model::{Label, Quad};
 
 /// One labeled sentence.
@@ -69,7 +69,7 @@ fn read(path: &Path) -> Result<String, DataError> {
     let bytes = std::fs::read(path).map_err(|error| DataError::Io {
         path: path.to_path_buf(),
         error,
-        hint: "labeled data lives in ../shared/data (see its README); check the path".into(),
+        hint: Hint::SharedData,
     })?;
     String::from_utf8(bytes).map_err(|e| DataError::Parse {
         path: path.to_path_buf(),
