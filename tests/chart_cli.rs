@@ -5,24 +5,20 @@ mod common;
 
 use common::*;
 
+/// `rhetor chart --articles examples/corpus ARGS` run in `dir`.
+fn chart_corpus(dir: &std::path::Path, args: &[&str]) -> Run {
+    let corpus = root().join("examples/corpus");
+    let mut all = vec!["chart", "--articles", corpus.to_str().unwrap()];
+    all.extend_from_slice(args);
+    rhetor(&all, None, dir)
+}
+
 #[test]
 fn chart_of_the_example_corpus_in_terminal_svg_and_html() {
     let t = tempfile::tempdir().unwrap();
-    let corpus = root().join("examples/corpus");
-    let run = rhetor(
-        &[
-            "chart",
-            "--articles",
-            corpus.to_str().unwrap(),
-            "--period",
-            "quarter",
-            "--svg",
-            "r.svg",
-            "--html",
-            "r.html",
-        ],
-        None,
+    let run = chart_corpus(
         t.path(),
+        &["--period", "quarter", "--svg", "r.svg", "--html", "r.html"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     for line in run.stdout.lines() {
@@ -90,23 +86,11 @@ fn chart_reads_score_jsonl_and_charts_targets() {
 #[test]
 fn chart_plots_quad_shares_and_the_report_shows_the_quad_mix() {
     let t = tempfile::tempdir().unwrap();
-    let corpus = root().join("examples/corpus");
-    let run = rhetor(
-        &[
-            "chart",
-            "--articles",
-            corpus.to_str().unwrap(),
-            "--period",
-            "year",
-            "--metric",
-            "conflict",
-            "--svg",
-            "c.svg",
-            "--html",
-            "c.html",
-        ],
-        None,
+    let run = chart_corpus(
         t.path(),
+        &[
+            "--period", "year", "--metric", "conflict", "--svg", "c.svg", "--html", "c.html",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
