@@ -188,6 +188,8 @@ fn synthetic_rows() -> Vec<rhetor::report::Row> {
                     }],
                     mentions: Vec::new(),
                 }),
+                axes: Default::default(),
+                explanation: None,
             }
         })
         .collect()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::aggregate::{aggregate, By, Period, Stat, Weight};
-use crate::row::Row;
+use crate::row::{Phrase, Row};
 
 /// One actor's line: `(period index, stat)` points.
 pub struct Series {
@@ -14,8 +14,21 @@ pub struct Series {
     pub points: Vec<(usize, Stat)>,
 }
 
-/// Evidence sentences: (tone, text, article, date).
-pub type Evidence = Vec<(f32, String, String, String)>;
+/// One evidence sentence behind a chart point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceLine {
+    /// The plotted quantity of this sentence (its tone, the tone toward the target, or its
+    /// axis score).
+    pub value: f32,
+    pub text: String,
+    pub article: String,
+    pub date: String,
+    /// The phrases that moved the sentence's tone (rows scored with `--explain`).
+    pub phrases: Vec<Phrase>,
+}
+
+/// Evidence sentences of one point, strongest first.
+pub type Evidence = Vec<EvidenceLine>;
 
 /// The value a chart plots per actor and period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -83,16 +96,79 @@ impl Metric {
     }
 }
 
+/// What a chart plots: a [`Metric`], or the mean of a user-defined axis (`rhetor score
+/// --axis`) with its confidence band.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measure {
+    Metric(Metric),
+    Axis(String),
+}
+
+impl Measure {
+    /// The plotted value of a cell; `None` when the rows carry no such quad or axis.
+    pub fn value(&self, st: &Stat) -> Option<f64> {
+        match self {
+            Measure::Metric(m) => m.value(st),
+            Measure::Axis(a) => st.axes.get(a).map(|x| x.mean),
+        }
+    }
+
+    /// A mean with a confidence interval (tone or axis), not a share.
+    fn is_mean(&self) -> bool {
+        matches!(self, Measure::Metric(Metric::Tone) | Measure::Axis(_))
+    }
+
+    /// The cell's 95 % interval, for means (`None` for a single unit).
+    fn ci(&self, st: &Stat) -> Option<(f64, f64)> {
+        match self {
+            Measure::Metric(Metric::Tone) => st.ci_low.zip(st.ci_high),
+            Measure::Axis(a) => st.axes.get(a).and_then(|x| x.ci_low.zip(x.ci_high)),
+            Measure::Metric(_) => None,
+        }
+    }
+
+    /// A value on the vertical axis, −1 (bottom) … +1 (top).
+    fn axis(&self, v: f64) -> f64 {
+        match self {
+            Measure::Metric(m) => m.axis(v),
+            Measure::Axis(_) => v,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Measure::Metric(m) => m.describe().to_string(),
+            Measure::Axis(a) => format!("mean {a} axis"),
+        }
+    }
+
+    /// What the vertical axis runs from and to.
+    fn scale(&self) -> String {
+        match self {
+            Measure::Metric(Metric::Tone) => "-1 hostile .. +1 warm".into(),
+            Measure::Metric(_) => "0% .. 100%".into(),
+            Measure::Axis(a) => format!("{a}: -1 low pole .. +1 high pole"),
+        }
+    }
+
+    fn ticks(&self) -> [&'static str; 3] {
+        match self {
+            Measure::Metric(m) => m.ticks(),
+            Measure::Axis(_) => Metric::Tone.ticks(),
+        }
+    }
+}
+
 /// What a chart shows.
 pub struct Chart {
     pub by: By,
     /// The plotted value.
-    pub metric: Metric,
+    pub measure: Measure,
     pub periods: Vec<String>,
     pub series: Vec<Series>,
     /// Dyad totals over all periods: (speaker, target, sentences, mean tone).
     pub dyads: Vec<(String, String, usize, f64)>,
-    /// Evidence per (actor, period): up to three (tone, text, article, date) by |tone|.
+    /// Evidence per (actor, period): up to three sentences, strongest plotted value first.
     pub evidence: BTreeMap<(String, String), Evidence>,
     /// Actors asked for by id that no row names (`by` side), each with up to three known ids
     /// spelled closest to it.
@@ -110,7 +186,7 @@ impl Chart {
         rows: &[Row],
         period: Period,
         by: By,
-        metric: Metric,
+        measure: Measure,
         top: usize,
         actors: &[String],
     ) -> Chart {
@@ -146,7 +222,7 @@ impl Chart {
                 actor: a.clone(),
                 points: stats
                     .iter()
-                    .filter(|s| s.by == by && &s.actor == a && metric.value(s).is_some())
+                    .filter(|s| s.by == by && &s.actor == a && measure.value(s).is_some())
                     .filter_map(|s| {
                         periods
                             .iter()
@@ -157,10 +233,10 @@ impl Chart {
             })
             .collect();
         let dyads = dyad_totals(&stats);
-        let evidence = evidence(rows, period, by, &chosen);
+        let evidence = evidence(rows, period, by, &measure, &chosen);
         Chart {
             by,
-            metric,
+            measure,
             periods,
             series,
             dyads,
@@ -190,17 +266,14 @@ impl Chart {
         };
         let grid = self.terminal_grid(&cells);
         let zero = cells.y(0.0);
-        let scale = match self.metric {
-            Metric::Tone => "; -1 hostile .. +1 warm",
-            _ => "; 0% .. 100%",
-        };
         let _ = writeln!(
             out,
-            "{} actor over time ({} per period{scale})",
+            "{} actor over time ({} per period; {})",
             self.what(),
-            self.metric.describe()
+            self.measure.describe(),
+            self.measure.scale()
         );
-        let ticks = self.metric.ticks();
+        let ticks = self.measure.ticks();
         for (r, line) in grid.iter().enumerate() {
             let label = if r == 0 {
                 ticks[0]
@@ -220,7 +293,7 @@ impl Chart {
             let mean = s
                 .points
                 .iter()
-                .map(|p| self.metric.value(&p.1).unwrap_or(0.0) * p.1.sentences as f64)
+                .map(|p| self.measure.value(&p.1).unwrap_or(0.0) * p.1.sentences as f64)
                 .sum::<f64>()
                 / n.max(1) as f64;
             let _ = writeln!(
@@ -292,14 +365,15 @@ impl Chart {
 
     /// A cell's plotted value on the −1 … +1 axis.
     fn y(&self, st: &Stat) -> f64 {
-        self.metric.axis(self.metric.value(st).unwrap_or(0.0))
+        self.measure.axis(self.measure.value(st).unwrap_or(0.0))
     }
 
-    /// A plotted value as text: a signed tone or a percentage.
+    /// A plotted value as text: a signed mean or a percentage.
     fn format(&self, v: f64) -> String {
-        match self.metric {
-            Metric::Tone => format!("{v:+.2}"),
-            _ => format!("{:.0}%", v * 100.0),
+        if self.measure.is_mean() {
+            format!("{v:+.2}")
+        } else {
+            format!("{:.0}%", v * 100.0)
         }
     }
 
@@ -318,8 +392,8 @@ impl Chart {
             r##"<text x="{}" y="22" font-size="15" font-weight="bold" fill="#222">{} actor over time ({}{})</text>"##,
             plot.ml,
             capitalise(self.what()),
-            self.metric.describe(),
-            if self.metric == Metric::Tone {
+            self.measure.describe(),
+            if self.measure.is_mean() {
                 ", 95% CI"
             } else {
                 ""
@@ -338,9 +412,10 @@ impl Chart {
     fn svg_value_axis(&self, plot: &Plot, s: &mut String) {
         let (ml, pw) = (plot.ml, plot.pw);
         for t in [-1.0, -0.5, 0.0, 0.5, 1.0] {
-            let tick = match self.metric {
-                Metric::Tone => format!("{t:+.1}"),
-                _ => format!("{:.0}%", (t + 1.0) * 50.0),
+            let tick = if self.measure.is_mean() {
+                format!("{t:+.1}")
+            } else {
+                format!("{:.0}%", (t + 1.0) * 50.0)
             };
             let yy = plot.y(t);
             let (stroke, dash) = if t == 0.0 {
@@ -364,9 +439,10 @@ impl Chart {
         let _ = write!(
             s,
             r##"<text x="14" y="{mid:.1}" fill="#444" transform="rotate(-90 14 {mid:.1})" text-anchor="middle">{}</text>"##,
-            match self.metric {
-                Metric::Tone => "tone (−1 hostile … +1 warm)",
-                _ => "share of sentences",
+            match &self.measure {
+                Measure::Metric(Metric::Tone) => "tone (−1 hostile … +1 warm)".to_string(),
+                Measure::Axis(a) => format!("{} (−1 … +1)", esc(a)),
+                Measure::Metric(_) => "share of sentences".to_string(),
             }
         );
     }
@@ -399,16 +475,18 @@ impl Chart {
     /// One actor's confidence band (tone only), line, points and legend entry.
     fn svg_series(&self, plot: &Plot, k: usize, se: &Series, s: &mut String) {
         let c = COLORS[k % COLORS.len()];
-        if se.points.len() > 1 && self.metric == Metric::Tone {
+        if se.points.len() > 1 && self.measure.is_mean() {
             let mut band = String::new();
+            // A single-unit point has no interval: the band pinches to its mean.
+            let ci = |st: &Stat| {
+                let mean = self.measure.value(st).unwrap_or(0.0);
+                self.measure.ci(st).unwrap_or((mean, mean))
+            };
             for (i, st) in &se.points {
-                // A single-unit point has no interval: the band pinches to its mean.
-                let high = st.ci_high.unwrap_or(st.mean_tone);
-                let _ = write!(band, "{:.1},{:.1} ", plot.x(*i), plot.y(high));
+                let _ = write!(band, "{:.1},{:.1} ", plot.x(*i), plot.y(ci(st).1));
             }
             for (i, st) in se.points.iter().rev() {
-                let low = st.ci_low.unwrap_or(st.mean_tone);
-                let _ = write!(band, "{:.1},{:.1} ", plot.x(*i), plot.y(low));
+                let _ = write!(band, "{:.1},{:.1} ", plot.x(*i), plot.y(ci(st).0));
             }
             let _ = write!(
                 s,
@@ -430,7 +508,11 @@ impl Chart {
         }
         for (i, st) in &se.points {
             // A hollow marker: a single unit, no confidence interval.
-            let fill = if st.ci_low.is_some() { c } else { "white" };
+            let fill = if !self.measure.is_mean() || self.measure.ci(st).is_some() {
+                c
+            } else {
+                "white"
+            };
             let _ = write!(
                 s,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{fill}" stroke="{c}" stroke-width="1.5"><title>{} {}: {} (n={}, mean tone {:+.2}, {})</title></circle>"#,
@@ -438,7 +520,7 @@ impl Chart {
                 plot.y(self.y(st)),
                 esc(&se.actor),
                 esc(&st.period),
-                self.format(self.metric.value(st).unwrap_or(0.0)),
+                self.format(self.measure.value(st).unwrap_or(0.0)),
                 st.sentences,
                 st.mean_tone,
                 ci_text(st)
@@ -459,6 +541,23 @@ impl Chart {
         );
     }
 
+    /// " · threat axis +0.41 (95% CI …)" when the chart plots an axis.
+    fn axis_summary(&self, st: &Stat) -> String {
+        let Measure::Axis(name) = &self.measure else {
+            return String::new();
+        };
+        match st.axes.get(name) {
+            Some(x) => {
+                let ci = match (x.ci_low, x.ci_high) {
+                    (Some(lo), Some(hi)) => format!("95% CI {lo:+.2}..{hi:+.2}"),
+                    _ => "single unit: no CI".into(),
+                };
+                format!(" · {} axis {:+.2} ({ci})", esc(name), x.mean)
+            }
+            None => String::new(),
+        }
+    }
+
     /// A self-contained HTML report.
     pub fn html(&self, title: &str) -> String {
         let mut h = String::new();
@@ -467,7 +566,7 @@ impl Chart {
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
 body{{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}}table{{border-collapse:collapse;margin:12px 0}}\
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{{background:#f2f2f2}}\
-.neg{{color:#b03a2e}}.pos{{color:#1e8449}}h2{{margin-top:28px}}.ev{{font-size:13px;margin:2px 0 2px 16px}}\
+.neg{{color:#b03a2e}}.pos{{color:#1e8449}}mark.neg{{background:#f5d5d1}}mark.pos{{background:#d4efdf}}h2{{margin-top:28px}}.ev{{font-size:13px;margin:2px 0 2px 16px}}\
 </style></head><body>\n<h1>{}</h1>\n",
             esc(title),
             esc(title)
@@ -491,16 +590,17 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}th{
             for (_, st) in &se.points {
                 let _ = writeln!(
                     h,
-                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> ({}) over {} sentence(s) in {} article(s){}</p>",
+                    "<p><b>{}</b>: mean <span class=\"{}\">{:+.2}</span> ({}) over {} sentence(s) in {} article(s){}{}</p>",
                     esc(&st.period), cls(st.mean_tone), st.mean_tone, ci_text(st), st.sentences,
-                    st.articles, quad_summary(st)
+                    st.articles, quad_summary(st), self.axis_summary(st)
                 );
                 if let Some(ev) = self.evidence.get(&(se.actor.clone(), st.period.clone())) {
-                    for (tone, text, art, date) in ev {
+                    for e in ev {
                         let _ = writeln!(
                             h,
                             "<p class=\"ev\"><span class=\"{}\">{:+.2}</span> {} <i>({}, {})</i></p>",
-                            cls(*tone as f64), tone, esc(text), esc(art), esc(date)
+                            cls(e.value as f64), e.value, highlight(&e.text, &e.phrases),
+                            esc(&e.article), esc(&e.date)
                         );
                     }
                 }
@@ -561,11 +661,13 @@ fn dyad_totals(stats: &[Stat]) -> Vec<(String, String, usize, f64)> {
     dyads
 }
 
-/// The three sentences with the strongest tone behind each (chosen actor, period).
+/// The three sentences with the strongest plotted value behind each (chosen actor, period):
+/// by |tone| (the tone toward the target for `--by target`), or by |axis score|.
 fn evidence(
     rows: &[Row],
     period: Period,
     by: By,
+    measure: &Measure,
     chosen: &[String],
 ) -> BTreeMap<(String, String), Evidence> {
     let mut evidence: BTreeMap<(String, String), Evidence> = BTreeMap::new();
@@ -576,11 +678,21 @@ fn evidence(
         let Some(d) = a.date else { continue };
         let p = period.key(d);
         let mut add = |actor: &str, tone: f32| {
-            if chosen.iter().any(|c| c == actor) {
+            let value = match measure {
+                Measure::Axis(name) => r.axes.get(name).copied(),
+                Measure::Metric(_) => Some(tone),
+            };
+            if let (Some(value), true) = (value, chosen.iter().any(|c| c == actor)) {
                 evidence
                     .entry((actor.to_string(), p.clone()))
                     .or_default()
-                    .push((tone, r.text.clone(), a.article.clone(), d.to_string()));
+                    .push(EvidenceLine {
+                        value,
+                        text: r.text.clone(),
+                        article: a.article.clone(),
+                        date: d.to_string(),
+                        phrases: r.explanation.clone().unwrap_or_default(),
+                    });
             }
         };
         match by {
@@ -597,10 +709,35 @@ fn evidence(
         }
     }
     for v in evidence.values_mut() {
-        v.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        v.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
         v.truncate(3);
     }
     evidence
+}
+
+/// A sentence as HTML with its explanation phrases marked (`<mark class="neg|pos">`, the
+/// effect in the tooltip).
+fn highlight(text: &str, phrases: &[Phrase]) -> String {
+    let mut spans: Vec<&Phrase> = phrases.iter().collect();
+    spans.sort_by_key(|p| p.start);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut at = 0;
+    for p in spans {
+        if p.start < at || p.end > chars.len() || p.start >= p.end {
+            continue;
+        }
+        out += &esc(&chars[at..p.start].iter().collect::<String>());
+        let _ = write!(
+            out,
+            r#"<mark class="{}" title="moves the tone {:+.2}">{}</mark>"#,
+            if p.effect < 0.0 { "neg" } else { "pos" },
+            p.effect,
+            esc(&chars[p.start..p.end].iter().collect::<String>())
+        );
+        at = p.end;
+    }
+    out + &esc(&chars[at..].iter().collect::<String>())
 }
 
 /// The terminal chart's plot area in character cells: `w` columns, `h` rows.
@@ -720,7 +857,25 @@ pub fn esc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{closest, esc};
+    use super::{closest, esc, highlight, Phrase};
+
+    #[test]
+    fn highlight_marks_phrases_by_character_offsets_and_escapes_the_rest() {
+        let p = |start, end, effect| Phrase {
+            text: String::new(),
+            start,
+            end,
+            effect,
+        };
+        let html = highlight(
+            "Ü <b> threatened & praised",
+            &[p(19, 26, 0.3), p(6, 16, -0.5)],
+        );
+        assert_eq!(
+            html,
+            "Ü &lt;b&gt; <mark class=\"neg\" title=\"moves the tone -0.50\">threatened</mark> &amp; <mark class=\"pos\" title=\"moves the tone +0.30\">praised</mark>"
+        );
+    }
 
     #[test]
     fn escapes_markup() {

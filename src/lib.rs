@@ -7,6 +7,9 @@
 //! 4. [`model`]: token ids → [`model::Tone`] per sentence (the [`model::ToneModel`] trait);
 //! 5. [`report`]: scored rows → JSONL, CSV or a table.
 //!
+//! [`explain`] says which phrases moved a tone (occlusion) and [`model::axis`] scores
+//! user-defined rhetoric axes; both add fields to the rows.
+//!
 //! [`Pipeline`] is the front door: load the models once, then score text, articles or
 //! sentences into the rows `rhetor score` writes. [`score`] drives stages 1–4 across
 //! articles in chunks; [`train`] fits the tone heads that
@@ -17,6 +20,7 @@ pub mod attribute;
 pub mod bench;
 pub mod chart;
 pub mod error;
+pub mod explain;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

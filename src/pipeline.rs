@@ -18,12 +18,14 @@ use std::path::PathBuf;
 
 use crate::attribute::registry::{Registry, RegistryError};
 use crate::error::{InputError, ModelError};
+use crate::explain::Explainer;
 use crate::ingest::{parse_text_article, Article, Layout};
+use crate::model::axis::{Axes, AxisError};
 use crate::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
 use crate::model::transformer::Settings;
 use crate::model::{self, ToneModel};
 use crate::report::Row;
-use crate::score::{row, score_articles, Models, ScoreError};
+use crate::score::{add_extras, row, score_articles, Models, ScoreError};
 use crate::segment::Span;
 
 /// Why a pipeline could not be built or could not score.
@@ -41,6 +43,8 @@ pub enum PipelineError {
     Input(#[from] InputError),
     #[error(transparent)]
     Score(#[from] ScoreError),
+    #[error(transparent)]
+    Axis(#[from] AxisError),
 }
 
 /// Chooses the models and actors of a [`Pipeline`].
@@ -50,6 +54,8 @@ pub struct PipelineBuilder {
     target_model: Option<String>,
     actors: Option<PathBuf>,
     settings: Settings,
+    explain: Option<usize>,
+    axes: Vec<PathBuf>,
 }
 
 impl PipelineBuilder {
@@ -79,6 +85,18 @@ impl PipelineBuilder {
         self
     }
 
+    /// Explain every row's tone with up to `top` phrases (`rhetor score --explain`).
+    pub fn explain(mut self, top: usize) -> Self {
+        self.explain = Some(top);
+        self
+    }
+
+    /// Score every row on the rhetoric axis in this file (`rhetor score --axis`); repeatable.
+    pub fn axis(mut self, path: impl Into<PathBuf>) -> Self {
+        self.axes.push(path.into());
+        self
+    }
+
     /// Loads the models and the actors.
     pub fn build(self) -> Result<Pipeline, PipelineError> {
         let load = |name: &str| {
@@ -96,10 +114,16 @@ impl PipelineBuilder {
             Some(p) => Registry::with_file(p)?,
             None => Registry::bundled(),
         };
+        let axes = match self.axes.is_empty() {
+            true => None,
+            false => Some(Axes::load(&self.axes, self.settings.batch_size)?),
+        };
         Ok(Pipeline {
             tone,
             target,
             actors,
+            explain: self.explain.map(Explainer::new),
+            axes,
         })
     }
 }
@@ -109,6 +133,8 @@ pub struct Pipeline {
     tone: Box<dyn ToneModel>,
     target: Option<Box<dyn ToneModel>>,
     actors: Registry,
+    explain: Option<Explainer>,
+    axes: Option<Axes>,
 }
 
 impl Pipeline {
@@ -119,6 +145,8 @@ impl Pipeline {
             target_model: Some(DEFAULT_TARGET_MODEL.to_string()),
             actors: None,
             settings: Settings::default(),
+            explain: None,
+            axes: Vec::new(),
         }
     }
 
@@ -127,6 +155,8 @@ impl Pipeline {
             tone: self.tone.as_ref(),
             actors: Some(&self.actors),
             target: self.target.as_deref(),
+            explain: self.explain.as_ref(),
+            axes: self.axes.as_ref(),
         }
     }
 
@@ -167,7 +197,7 @@ impl Pipeline {
             .tone
             .score(sentences, &|_| {})
             .map_err(|e| PipelineError::Score(ScoreError::Model(e)))?;
-        Ok(sentences
+        let mut rows: Vec<Row> = sentences
             .iter()
             .zip(&tones)
             .enumerate()
@@ -180,6 +210,8 @@ impl Pipeline {
                 };
                 row(&source, &span, None, tone, self.tone.name())
             })
-            .collect())
+            .collect();
+        add_extras(self.models(), sentences, &tones, &mut rows)?;
+        Ok(rows)
     }
 }

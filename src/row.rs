@@ -1,6 +1,7 @@
 //! Score rows: what `rhetor score` writes for each sentence (or line), and reading them back.
 //! Aggregation, charts and the writers in [`crate::report`] all sit on these types.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
@@ -49,6 +50,23 @@ pub struct Row {
     /// Who speaks and who is spoken of (article rows only).
     #[serde(flatten)]
     pub attribution: Option<RowAttribution>,
+    /// The score on each user-defined rhetoric axis (`rhetor score --axis`), by axis name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub axes: BTreeMap<String, f32>,
+    /// The phrases that moved the tone most (`rhetor score --explain`), strongest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Vec<Phrase>>,
+}
+
+/// A phrase that moved a sentence's tone: character offsets (end exclusive) into the row's
+/// `text`, and `effect`, the sentence's tone minus its tone with the phrase deleted
+/// (negative: the phrase pulled the tone towards hostile).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phrase {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub effect: f32,
 }
 
 /// Quad class probabilities, serialised as

@@ -4,7 +4,9 @@
 use crate::attribute::registry::Registry;
 use crate::attribute::{attribute_article, Attribution};
 use crate::error::ModelError;
+use crate::explain::Explainer;
 use crate::ingest::{Article, Layout};
+use crate::model::axis::Axes;
 use crate::model::{TargetItem, Tone, ToneModel};
 use crate::report::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
@@ -78,6 +80,8 @@ pub fn row(
                 .collect(),
             mentions: at.mentions.clone(),
         }),
+        axes: Default::default(),
+        explanation: None,
     }
 }
 
@@ -90,6 +94,23 @@ pub struct Models<'a> {
     pub actors: Option<&'a Registry>,
     /// Target-dependent model for the tone toward each target (`None`: the sentence's tone).
     pub target: Option<&'a dyn ToneModel>,
+    /// Explain each sentence's tone by occlusion (`None`: no explanations).
+    pub explain: Option<&'a Explainer>,
+    /// User-defined rhetoric axes to score each sentence on (`None`: none).
+    pub axes: Option<&'a Axes>,
+}
+
+impl<'a> Models<'a> {
+    /// A tone model alone: no attribution, target model, explanations or axes.
+    pub fn tone(tone: &'a dyn ToneModel) -> Self {
+        Models {
+            tone,
+            actors: None,
+            target: None,
+            explain: None,
+            axes: None,
+        }
+    }
 }
 
 /// Scores articles as they arrive: their sentences are gathered into chunks of
@@ -217,8 +238,10 @@ fn score_chunk(
         Some(tm) => Some((tm.name(), target_tones(tm, chunk)?)),
         None => None,
     };
+    let mut extras = Extras::of(models, &texts, &tones)?;
     for (k, ((ai, span, at), tone)) in chunk.iter().zip(&tones).enumerate() {
         let mut r = row(&articles[*ai], span, at.as_ref(), tone, models.tone.name());
+        extras.fill(k, &mut r);
         if let (Some((name, per)), Some(ra)) = (&targets, &mut r.attribution) {
             for (t, tt) in ra.targets.iter_mut().zip(&per[k]) {
                 if let Some(tt) = tt {
@@ -231,6 +254,61 @@ fn score_chunk(
         emit(r).map_err(ScoreError::Output)?;
     }
     Ok(())
+}
+
+/// Adds explanations and axis scores (when `models` asks for them) to rows scored from `texts`
+/// with `tones`, one row per text.
+pub fn add_extras(
+    models: Models<'_>,
+    texts: &[&str],
+    tones: &[Tone],
+    rows: &mut [Row],
+) -> Result<(), ScoreError> {
+    let mut extras = Extras::of(models, texts, tones)?;
+    for (k, r) in rows.iter_mut().enumerate() {
+        extras.fill(k, r);
+    }
+    Ok(())
+}
+
+/// What `--explain` and `--axis` add to the rows of one chunk.
+struct Extras<'a> {
+    explanations: Option<Vec<Vec<crate::row::Phrase>>>,
+    axes: Option<(Vec<&'a str>, Vec<Vec<f32>>)>,
+}
+
+impl<'a> Extras<'a> {
+    fn of(models: Models<'a>, texts: &[&str], tones: &[Tone]) -> Result<Self, ScoreError> {
+        let explanations = match models.explain {
+            Some(x) => Some(
+                x.explain(models.tone, texts, tones)
+                    .map_err(ScoreError::Model)?,
+            ),
+            None => None,
+        };
+        let axes = match models.axes {
+            Some(ax) => Some((
+                ax.names(),
+                ax.score(texts, &|_| {}).map_err(ScoreError::Model)?,
+            )),
+            None => None,
+        };
+        Ok(Extras { explanations, axes })
+    }
+
+    /// Moves unit `k`'s explanation and axis scores into its row.
+    fn fill(&mut self, k: usize, r: &mut Row) {
+        if let Some(ex) = &mut self.explanations {
+            r.explanation = Some(std::mem::take(&mut ex[k]));
+        }
+        if let Some((names, scores)) = &self.axes {
+            r.axes = names
+                .iter()
+                .zip(&scores[k])
+                .map(|(n, v)| (n.to_string(), crate::row::round4(*v)))
+                .collect();
+        }
+    }
 }
 
 /// The target model's tone toward each target of each unit (`None` where a target has no
@@ -320,11 +398,7 @@ mod tests {
     }
 
     fn rows(articles: &[Article], chunk: usize) -> Vec<Row> {
-        let models = Models {
-            tone: &Fake,
-            actors: None,
-            target: None,
-        };
+        let models = Models::tone(&Fake);
         let mut scorer = Scorer::new(models, &|_| {}).with_chunk(chunk);
         let mut out = Vec::new();
         let mut emit = |r: Row| {
@@ -355,11 +429,7 @@ mod tests {
 
     #[test]
     fn rows_of_a_full_chunk_are_emitted_before_the_input_ends() {
-        let models = Models {
-            tone: &Fake,
-            actors: None,
-            target: None,
-        };
+        let models = Models::tone(&Fake);
         let mut scorer = Scorer::new(models, &|_| {}).with_chunk(4);
         let mut emitted = 0;
         let mut emit = |_: Row| {

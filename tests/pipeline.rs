@@ -59,3 +59,22 @@ fn a_missing_model_is_an_error_naming_it() {
         .expect("an error");
     assert!(err.to_string().contains("no-such-model"), "{err}");
 }
+
+#[test]
+fn the_builder_adds_explanations_to_every_row() {
+    require_setup();
+    let pipeline = Pipeline::builder()
+        .model("vader")
+        .target_model(None)
+        .explain(2)
+        .build()
+        .unwrap();
+    let rows = pipeline
+        .score_sentences(&["The envoys praised the wonderful agreement."])
+        .unwrap();
+    let phrases = rows[0].explanation.as_ref().expect("an explanation");
+    assert!(!phrases.is_empty() && phrases.len() <= 2, "{phrases:?}");
+    assert!(phrases
+        .iter()
+        .any(|p| p.text.contains("praised") || p.text.contains("wonderful")));
+}

@@ -83,6 +83,42 @@ pub struct Stat {
     /// QuadClass shares); absent when the rows carry no quad (e.g. VADER rows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quad: Option<QuadShares>,
+    /// Mean, sd and 95 % CI of each user-defined axis (`rhetor score --axis`) over the same
+    /// units as the tone; a target's or dyad's value is its sentence's (axes are per sentence).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub axes: BTreeMap<String, AxisStat>,
+}
+
+/// The statistics of one axis in a cell (rounded to 4 decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AxisStat {
+    pub mean: f64,
+    /// `None` for a single unit, as for the tone.
+    pub sd: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+impl AxisStat {
+    /// Mean, sample sd and 95 % Student t interval of `values`, rounded to 4 decimals.
+    fn of(values: &[f64]) -> AxisStat {
+        let v = Array1::from(values.to_vec());
+        let n = v.len();
+        let mean = v.mean().unwrap_or(0.0);
+        let sd = (n > 1).then(|| v.std(1.0));
+        let half = sd.map(|sd| t95(n - 1) * sd / (n as f64).sqrt());
+        AxisStat {
+            mean: r4(mean),
+            sd: sd.map(r4),
+            ci_low: half.map(|h| r4(mean - h)),
+            ci_high: half.map(|h| r4(mean + h)),
+        }
+    }
+}
+
+/// Rounds to 4 decimals, half away from zero.
+fn r4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 /// Shares of the five quad classes in a cell (they sum to 1).
@@ -147,6 +183,7 @@ struct Obs {
     tone: f64,
     label: Label,
     quad: Option<Quad>,
+    axes: BTreeMap<String, f32>,
 }
 
 /// What one unit of weight (a sentence, or an article's mean) contributes.
@@ -156,6 +193,8 @@ struct Unit {
     positive: f64,
     /// Quad shares, when the unit has sentences with a quad.
     quad: Option<[f64; 5]>,
+    /// Mean of each axis over the unit's sentences that have it.
+    axes: BTreeMap<String, f64>,
 }
 
 impl Unit {
@@ -171,11 +210,21 @@ impl Unit {
             }
             a
         });
+        let mut axes: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for (a, v) in obs.iter().flat_map(|o| &o.axes) {
+            let e = axes.entry(a.clone()).or_default();
+            e.0 += *v as f64;
+            e.1 += 1;
+        }
         Unit {
             tone: obs.iter().map(|o| o.tone).sum::<f64>() / n,
             negative: share(Label::Negative),
             positive: share(Label::Positive),
             quad,
+            axes: axes
+                .into_iter()
+                .map(|(a, (sum, k))| (a, sum / k as f64))
+                .collect(),
         }
     }
 }
@@ -210,6 +259,7 @@ pub fn aggregate(
                         tone: tone as f64,
                         label,
                         quad: r.quad,
+                        axes: r.axes.clone(),
                     });
             }
         };
@@ -249,12 +299,12 @@ impl Stat {
             Weight::Sentence => obs.iter().map(|o| Unit::of(&[o])).collect(),
             Weight::Article => articles.values().map(|g| Unit::of(g)).collect(),
         };
-        let v = Array1::from(units.iter().map(|u| u.tone).collect::<Vec<_>>());
-        let n = v.len();
-        let mean = v.mean().unwrap_or(0.0);
-        let sd = (n > 1).then(|| v.std(1.0));
-        let half = sd.map(|sd| t95(n - 1) * sd / (n as f64).sqrt());
-        let r4 = |x: f64| (x * 1e4).round() / 1e4;
+        let tone = AxisStat::of(&units.iter().map(|u| u.tone).collect::<Vec<_>>());
+        let n = units.len();
+        let mut axis_values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for (a, v) in units.iter().flat_map(|u| &u.axes) {
+            axis_values.entry(a.as_str()).or_default().push(*v);
+        }
         let avg = |f: &dyn Fn(&Unit) -> f64| r4(units.iter().map(f).sum::<f64>() / n as f64);
         let with_quad: Vec<[f64; 5]> = units.iter().filter_map(|u| u.quad).collect();
         let quad = (!with_quad.is_empty()).then(|| {
@@ -272,23 +322,36 @@ impl Stat {
             period,
             sentences: obs.len(),
             articles: articles.len(),
-            mean_tone: r4(mean),
-            sd: sd.map(r4),
-            ci_low: half.map(|h| r4(mean - h)),
-            ci_high: half.map(|h| r4(mean + h)),
+            mean_tone: tone.mean,
+            sd: tone.sd,
+            ci_low: tone.ci_low,
+            ci_high: tone.ci_high,
             share_negative: avg(&|u| u.negative),
             share_positive: avg(&|u| u.positive),
             quad,
+            axes: axis_values
+                .into_iter()
+                .map(|(a, v)| (a.to_string(), AxisStat::of(&v)))
+                .collect(),
         }
     }
 }
 
 /// CSV with a header, numbers rounded to 4 decimals; ids quoted where they need it (an
 /// actor id from a user's registry may hold a comma or a quote).
+/// Axes add four columns each (`axis_NAME_mean`, `_sd`, `_ci_low`, `_ci_high`).
 pub fn to_csv(stats: &[Stat]) -> String {
+    let axes: std::collections::BTreeSet<&str> = stats
+        .iter()
+        .flat_map(|s| s.axes.keys().map(String::as_str))
+        .collect();
     let mut out = String::from(
-        "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event\n",
+        "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event",
     );
+    for a in &axes {
+        out += &format!(",axis_{a}_mean,axis_{a}_sd,axis_{a}_ci_low,axis_{a}_ci_high");
+    }
+    out.push('\n');
     let r = |x: f64| format!("{:.4}", x);
     let maybe = |x: Option<f64>| x.map(r).unwrap_or_default();
     for s in stats {
@@ -297,7 +360,7 @@ pub fn to_csv(stats: &[Stat]) -> String {
             None => ",,,,".to_string(),
         };
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             serde_json::to_value(s.by)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
@@ -316,6 +379,21 @@ pub fn to_csv(stats: &[Stat]) -> String {
             r(s.share_positive),
             quad
         );
+        for a in &axes {
+            match s.axes.get(*a) {
+                Some(x) => {
+                    out += &format!(
+                        ",{},{},{},{}",
+                        r(x.mean),
+                        maybe(x.sd),
+                        maybe(x.ci_low),
+                        maybe(x.ci_high)
+                    )
+                }
+                None => out += ",,,,",
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -355,6 +433,7 @@ mod tests {
             share_negative: 0.0,
             share_positive: 1.0,
             quad: None,
+            axes: BTreeMap::new(),
         };
         let csv = to_csv(&[stat]);
         let line = csv.lines().nth(1).unwrap();
@@ -364,6 +443,48 @@ mod tests {
             ),
             "{line}"
         );
+    }
+
+    fn row(article: &str, speaker: &str, tone: f32, threat: f32) -> Row {
+        let json = serde_json::json!({
+            "article": article, "date": "2024-03-05", "source": "s", "index": 0,
+            "start": 0, "end": 1, "text": "x", "tone": tone, "label": "neutral",
+            "probs": {"negative": 0.3, "neutral": 0.4, "positive": 0.3},
+            "model": "m", "truncated": false, "speaker": speaker, "targets": [],
+            "mentions": [], "axes": {"threat": threat}
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn axes_are_aggregated_over_the_same_units_as_the_tone() {
+        let rows = vec![
+            row("a1", "x", 0.0, 0.2),
+            row("a1", "x", 0.0, 0.6),
+            row("a2", "x", 0.0, -0.4),
+        ];
+        let (per_sentence, _) = aggregate(
+            rows.clone(),
+            Period::Month,
+            Weight::Sentence,
+            &[By::Speaker],
+        );
+        let t = per_sentence[0].axes["threat"];
+        assert_eq!(t.mean, 0.1333);
+        assert_eq!(t.sd, Some(0.5033));
+        let (per_article, _) = aggregate(rows, Period::Month, Weight::Article, &[By::Speaker]);
+        let t = per_article[0].axes["threat"];
+        assert_eq!(t.mean, 0.0, "mean of the article means 0.4 and -0.4");
+        let csv = to_csv(&per_article);
+        let mut lines = csv.lines();
+        assert!(lines
+            .next()
+            .unwrap()
+            .ends_with(",share_no_event,axis_threat_mean,axis_threat_sd,axis_threat_ci_low,axis_threat_ci_high"));
+        assert!(lines
+            .next()
+            .unwrap()
+            .ends_with(",,,,,0.0000,0.5657,-5.0824,5.0824"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::aggregate::{By, Period};
 use rhetor::attribute::registry::Registry;
-use rhetor::chart::{Chart, Metric};
+use rhetor::chart::{Chart, Measure, Metric};
 use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
@@ -40,6 +40,10 @@ pub struct ChartArgs {
     /// the four CAMEO quad classes); quad shares need rows from a model with a quad head.
     #[arg(long, value_enum, default_value_t = Metric::Tone)]
     pub metric: Metric,
+    /// Plot the mean of this axis (rows scored with `rhetor score --axis FILE`) instead of a
+    /// metric, with its 95% confidence band.
+    #[arg(long, value_name = "NAME", conflicts_with = "metric")]
+    pub axis: Option<String>,
     /// How many actors (the most frequent), at most 8.
     #[arg(long, default_value_t = 4)]
     pub top: usize,
@@ -105,6 +109,8 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             tone: model.as_ref(),
             actors: Some(&registry),
             target: target.as_deref(),
+            explain: None,
+            axes: None,
         };
         score_articles(&ingested.articles, models, &|_| {}, &mut |r| {
             rows.push(r);
@@ -116,14 +122,18 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         failed = bad > 0;
         rows
     };
-    let chart = Chart::build(
-        &rows,
-        args.period,
-        args.by,
-        args.metric,
-        args.top,
-        &args.actor,
-    );
+    let measure = match &args.axis {
+        Some(name) => {
+            if !rows.iter().any(|r| r.axes.contains_key(name)) {
+                anyhow::bail!(
+                    "no row has an axis named `{name}`: score the articles with `rhetor score --axis FILE` (the file's `name` is the axis name)"
+                );
+            }
+            Measure::Axis(name.clone())
+        }
+        None => Measure::Metric(args.metric),
+    };
+    let chart = Chart::build(&rows, args.period, args.by, measure, args.top, &args.actor);
     for (id, near) in &chart.unknown {
         let hint = if near.is_empty() {
             "`rhetor aggregate` lists the actor ids present".to_string()

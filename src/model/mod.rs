@@ -3,6 +3,7 @@
 //! test doubles implement it the same way. rust-bert and tch stay inside this module (and
 //! `train`, which fits what this module loads).
 
+pub mod axis;
 pub mod bert;
 pub mod encoder;
 pub mod head;

@@ -6,13 +6,24 @@ use super::{round4, Reporter, Row};
 
 pub struct CsvReporter<'w> {
     out: Box<dyn Write + 'w>,
-    header: bool,
+    /// Set by the first row: the axis columns and whether an explanation column follows.
+    columns: Option<(Vec<String>, bool)>,
 }
 
 impl<'w> CsvReporter<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        CsvReporter { out, header: false }
+        CsvReporter { out, columns: None }
     }
+}
+
+/// `phrase (+0.31); other phrase (-0.12)`: an explanation in one CSV cell.
+fn explanation_cell(row: &Row) -> String {
+    row.explanation
+        .iter()
+        .flatten()
+        .map(|p| format!("{} ({:+.2})", p.text, p.effect))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Quotes a CSV field when it needs it.
@@ -26,12 +37,19 @@ pub fn field(s: &str) -> String {
 
 impl Reporter for CsvReporter<'_> {
     fn row(&mut self, row: &Row) -> std::io::Result<()> {
-        if !self.header {
-            self.header = true;
-            writeln!(
-                self.out,
-                "article,source,date,index,start,end,tone,label,p_negative,p_neutral,p_positive,quad,truncated,model,text"
-            )?;
+        if self.columns.is_none() {
+            // Every row of a run has the same axes and explanation setting.
+            let axes: Vec<String> = row.axes.keys().cloned().collect();
+            let explained = row.explanation.is_some();
+            let mut header = "article,source,date,index,start,end,tone,label,p_negative,p_neutral,p_positive,quad,truncated,model,text".to_string();
+            for a in &axes {
+                header += &format!(",axis_{a}");
+            }
+            if explained {
+                header += ",explanation";
+            }
+            writeln!(self.out, "{header}")?;
+            self.columns = Some((axes, explained));
         }
         let (article, date) = match &row.article {
             Some(a) => (
@@ -40,7 +58,7 @@ impl Reporter for CsvReporter<'_> {
             ),
             None => (String::new(), String::new()),
         };
-        writeln!(
+        write!(
             self.out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&article),
@@ -58,7 +76,18 @@ impl Reporter for CsvReporter<'_> {
             row.truncated,
             field(&row.model),
             field(&row.text)
-        )
+        )?;
+        let (axes, explained) = self.columns.as_ref().expect("set above");
+        for a in axes {
+            match row.axes.get(a) {
+                Some(v) => write!(self.out, ",{}", round4(*v))?,
+                None => write!(self.out, ",")?,
+            }
+        }
+        if *explained {
+            write!(self.out, ",{}", field(&explanation_cell(row)))?;
+        }
+        writeln!(self.out)
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

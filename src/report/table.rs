@@ -109,12 +109,35 @@ impl Reporter for TableReporter<'_> {
             clip(&row.text, self.width.saturating_sub(fixed + 1)),
             flag
         )?;
+        self.extras(row, fixed)?;
         self.rows += 1;
         Ok(())
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+impl TableReporter<'_> {
+    /// The line under a row for `--explain` and `--axis`: the phrases that moved the tone,
+    /// marked ▲ (towards warm) or ▼ (towards hostile), and the axis scores.
+    fn extras(&mut self, row: &Row, indent: usize) -> std::io::Result<()> {
+        let mut parts: Vec<String> = row
+            .explanation
+            .iter()
+            .flatten()
+            .map(|p| {
+                let arrow = if p.effect < 0.0 { '▼' } else { '▲' };
+                format!("{arrow}\"{}\" {:+.2}", p.text, p.effect)
+            })
+            .collect();
+        parts.extend(row.axes.iter().map(|(a, v)| format!("{a} {v:+.2}")));
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let width = self.width.saturating_sub(indent + 1);
+        writeln!(self.out, "{:indent$}{}", "", clip(&parts.join("  "), width))
     }
 }
 
