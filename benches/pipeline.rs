@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rhetor::ingest::parse_text_article;
-use rhetor::model::transformer::{Settings, TransformerModel};
+use rhetor::model::transformer::{Precision, Settings, TransformerModel};
 use rhetor::model::vader::{default_dir, Vader};
 use rhetor::model::ToneModel;
 use rhetor::segment::{NewsSegmenter, Segmenter};
@@ -103,12 +103,17 @@ fn transformer(c: &mut Criterion) {
     let sents = sentences();
     let mut g = c.benchmark_group("forward");
     g.sample_size(10).measurement_time(Duration::from_secs(15));
-    for bs in [1usize, 8, 32, 128] {
+    let runs = [1usize, 8, 32, 128]
+        .map(|bs| (bs, Precision::Fp32))
+        .into_iter()
+        .chain([32, 128].map(|bs| (bs, Precision::Int8)));
+    for (bs, precision) in runs {
         let model = match TransformerModel::load(
             &dir,
             Settings {
                 batch_size: bs,
                 max_length: None,
+                precision,
             },
         ) {
             Ok(m) => m,
@@ -119,7 +124,8 @@ fn transformer(c: &mut Criterion) {
         };
         let batch: Vec<&str> = sents.iter().cycle().take(bs).map(String::as_str).collect();
         g.throughput(Throughput::Elements(bs as u64));
-        g.bench_with_input(BenchmarkId::new("batch", bs), &batch, |b, batch| {
+        let id = BenchmarkId::new(format!("batch-{precision:?}").to_lowercase(), bs);
+        g.bench_with_input(id, &batch, |b, batch| {
             b.iter(|| model.score(batch, &|_| {}).map(|t| t.len()))
         });
     }

@@ -45,3 +45,32 @@ fn own_bert_matches_rust_bert_on_real_text() {
     let diff = ((mine - theirs) * m).abs().max().double_value(&[]);
     assert!(diff < 1e-4, "max difference on real tokens: {diff}");
 }
+
+#[test]
+fn int8_encoder_embeddings_stay_close_to_fp32_on_real_text() {
+    use rhetor::model::transformer::SentenceEncoder;
+    common::require_setup();
+    let dir = common::root().join("models/all-minilm-l6-v2");
+    let texts = [
+        "The envoy accused the neighbouring government of shelling border villages overnight.",
+        "Both delegations signed a memorandum on fisheries and agreed to meet again in March.",
+        "Statistics released on Monday showed exports rose 3 percent in the third quarter.",
+    ];
+    let fp32 = SentenceEncoder::load(&dir).unwrap();
+    let mut int8 = SentenceEncoder::load(&dir).unwrap();
+    int8.quantize().unwrap();
+    assert!(int8.encoder.model.is_int8() && !fp32.encoder.model.is_int8());
+    let embed = |e: &SentenceEncoder| {
+        let enc = e.encode_all(&texts, 128);
+        e.embed_sorted(&enc, 8, &|_| {}).unwrap()
+    };
+    let (a, b) = (embed(&fp32), embed(&int8));
+    // Both are L2-normalised: the row-wise dot product is the cosine.
+    let cos = (&a * &b).sum_dim_intlist(1, false, Kind::Float);
+    let worst = cos.min().double_value(&[]);
+    assert!(worst > 0.99, "cosine of int8 against fp32: {cos}");
+    assert!(
+        worst < 1.0 - 1e-6,
+        "int8 must actually change the arithmetic"
+    );
+}

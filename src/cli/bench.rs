@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::bench::suite::{read_manifest, Suite};
 use rhetor::bench::{peak_rss_mib, run_suite, Machine, ModelInfo, Report};
-use rhetor::model::transformer::Settings;
+use rhetor::model::transformer::{Precision, Settings};
 use rhetor::train::data::NEUTRAL_BAND;
 
 use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
@@ -39,6 +39,9 @@ pub struct BenchArgs {
     /// Write the report as Markdown.
     #[arg(long)]
     pub report_md: Option<PathBuf>,
+    /// Run transformer models at each of these precisions, side by side (`NAME+int8` rows).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "fp32")]
+    pub precision: Vec<Precision>,
     /// Sentences per forward pass of transformer models.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub batch_size: u64,
@@ -90,11 +93,21 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let mut models = Vec::new();
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
-    for name in &args.model {
+    let runs = args.model.iter().flat_map(|name| {
+        // A lexicon has no precision: run it once.
+        let precisions = if name == "vader" {
+            vec![Precision::Fp32]
+        } else {
+            args.precision.clone()
+        };
+        precisions.into_iter().map(move |p| (name, p))
+    });
+    for (name, precision) in runs {
         let t = Instant::now();
         let settings = Settings {
             batch_size: args.batch_size as usize,
             max_length: None,
+            precision,
         };
         let model = rhetor::model::load(name, settings)
             .with_context(|| format!("cannot load model {name}"))?;

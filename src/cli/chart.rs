@@ -9,7 +9,7 @@ use rhetor::attribute::registry::Registry;
 use rhetor::chart::{Chart, Measure, Metric};
 use rhetor::ingest::{read_inputs, InputMode};
 use rhetor::model::registry::DEFAULT_MODEL;
-use rhetor::model::transformer::Settings;
+use rhetor::model::transformer::{Precision, Settings};
 use rhetor::score::{score_articles, Models};
 
 use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
@@ -72,6 +72,9 @@ pub struct ChartArgs {
     /// Sentences per forward pass for `--articles`.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub batch_size: u64,
+    /// Arithmetic of the transformer for `--articles` (see `rhetor score --help`).
+    #[arg(long, value_enum, default_value_t = Precision::default())]
+    pub precision: Precision,
     /// CPU threads for `--articles` [default: the CPUs available to the process].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -96,6 +99,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
         let settings = Settings {
             batch_size: args.batch_size as usize,
             max_length: None,
+            precision: args.precision,
         };
         let model = rhetor::model::load(&args.model, settings)
             .with_context(|| format!("cannot load model {}", args.model))?;
@@ -103,6 +107,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             args.target_model.as_deref(),
             &args.model,
             args.batch_size as usize,
+            args.precision,
         )?;
         let mut rows = Vec::new();
         let models = Models {

@@ -103,6 +103,7 @@ pub fn load_target_model(
     requested: Option<&str>,
     tone_model: &str,
     batch_size: usize,
+    precision: rhetor::model::transformer::Precision,
 ) -> Result<Option<Box<dyn rhetor::model::ToneModel>>> {
     let name = match requested {
         Some(name) => name,
@@ -118,6 +119,7 @@ pub fn load_target_model(
     let settings = rhetor::model::transformer::Settings {
         batch_size,
         max_length: None,
+        precision,
     };
     match rhetor::model::load(name, settings) {
         Ok(m) => Ok(Some(m)),
