@@ -19,8 +19,9 @@ struct Layer {
     intermediate: nn::Linear,
     output: nn::Linear,
     out_norm: nn::LayerNorm,
-    /// Int8 copies of the six projections, in the order above, after [`Bert::quantize`].
-    int8: Option<[QLinear; 6]>,
+    /// Int8 copies of the projections after [`Bert::quantize`]: query, key and value fused
+    /// into one `[3 × hidden, hidden]` product, then attention output, intermediate, output.
+    int8: Option<[QLinear; 4]>,
 }
 
 /// A linear layer with int8 weights run by libtorch's fbgemm kernel with fp32 activations
@@ -49,10 +50,10 @@ struct QLinear {
 const ALPHA: f64 = 0.75;
 
 impl QLinear {
-    /// Quantizes `lin`'s weight `[out, in]`; `x_amax` `[in]` is the largest |input| seen per
-    /// input channel in calibration.
-    fn new(lin: &nn::Linear, x_amax: &Tensor) -> Result<QLinear, tch::TchError> {
-        let w = lin.ws.detach();
+    /// Quantizes the weight `w` `[out, in]` (with `bias` `[out]`); `x_amax` `[in]` is the
+    /// largest |input| seen per input channel in calibration.
+    fn new(w: &Tensor, bias: &Tensor, x_amax: &Tensor) -> Result<QLinear, tch::TchError> {
+        let w = w.detach();
         let w_amax = w.abs().amax([0i64].as_slice(), false).clamp_min(1e-8);
         let smooth = (x_amax.clamp_min(1e-5).pow_tensor_scalar(ALPHA)
             / w_amax.pow_tensor_scalar(1.0 - ALPHA))
@@ -71,10 +72,7 @@ impl QLinear {
             .to_kind(Kind::Int);
         let packed = weight.f_fbgemm_pack_quantized_matrix()?;
         let n = w.size()[0];
-        let bias = match &lin.bs {
-            Some(b) => b.detach(),
-            None => Tensor::zeros([n], (Kind::Float, w.device())),
-        };
+        let bias = bias.detach();
         Ok(QLinear {
             weight,
             packed,
@@ -97,7 +95,7 @@ impl QLinear {
                 &self.zeros,
             )
             .expect("shapes were checked when the layer was quantized");
-        y * &self.row_scale + &self.bias
+        self.bias.addcmul(&y, &self.row_scale)
     }
 }
 
@@ -120,21 +118,35 @@ fn without_stderr<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The bias of a linear layer (zeros when it has none).
+fn bias_of(lin: &nn::Linear) -> Tensor {
+    match &lin.bs {
+        Some(b) => b.detach(),
+        None => Tensor::zeros([lin.ws.size()[0]], (Kind::Float, lin.ws.device())),
+    }
+}
+
 impl Layer {
-    /// Projection `k` (query, key, value, attention output, intermediate, output) of `x`.
+    /// Query, key and value of `x`.
+    fn qkv(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
+        if let Some(q) = &self.int8 {
+            let parts = q[0].forward(x).chunk(3, -1);
+            let [q, k, v]: [Tensor; 3] = parts.try_into().expect("three equal parts");
+            return (q, k, v);
+        }
+        (
+            self.query.forward(x),
+            self.key.forward(x),
+            self.value.forward(x),
+        )
+    }
+
+    /// Projection `k` of `x`: 3 attention output, 4 intermediate, 5 output.
     fn project(&self, k: usize, x: &Tensor) -> Tensor {
         if let Some(q) = &self.int8 {
-            return q[k].forward(x);
+            return q[k - 2].forward(x);
         }
-        let lin = [
-            &self.query,
-            &self.key,
-            &self.value,
-            &self.attn_out,
-            &self.intermediate,
-            &self.output,
-        ][k];
-        lin.forward(x)
+        [&self.attn_out, &self.intermediate, &self.output][k - 3].forward(x)
     }
 }
 
@@ -218,24 +230,26 @@ impl Bert {
         // libtorch warns once per process that these fbgemm entry points are deprecated;
         // the warning means nothing to a user, so trigger it with stderr silenced.
         without_stderr(|| {
-            let vs = nn::VarStore::new(tch::Device::Cpu);
-            let lin = nn::linear(vs.root(), 4, 4, Default::default());
-            let q = QLinear::new(&lin, &Tensor::ones([4], (Kind::Float, tch::Device::Cpu)))?;
+            let ones = |shape: &[i64]| Tensor::ones(shape, (Kind::Float, tch::Device::Cpu));
+            let q = QLinear::new(&ones(&[4, 4]), &ones(&[4]), &ones(&[4]))?;
             drop(q.forward(&Tensor::zeros([1, 4], (Kind::Float, tch::Device::Cpu))));
             Ok::<(), tch::TchError>(())
         })?;
         let amax = self.input_ranges(ids, mask);
         for (layer, ranges) in self.layers.iter_mut().zip(&amax) {
-            let lins = [
-                &layer.query,
-                &layer.key,
-                &layer.value,
-                &layer.attn_out,
-                &layer.intermediate,
-                &layer.output,
+            let (q, k, v) = (&layer.query, &layer.key, &layer.value);
+            let qkv = QLinear::new(
+                &Tensor::cat(&[&q.ws, &k.ws, &v.ws], 0),
+                &Tensor::cat(&[bias_of(q), bias_of(k), bias_of(v)], 0),
+                &ranges[0],
+            )?;
+            let one = |lin: &nn::Linear, x: &Tensor| QLinear::new(&lin.ws, &bias_of(lin), x);
+            let int8 = [
+                qkv,
+                one(&layer.attn_out, &ranges[1])?,
+                one(&layer.intermediate, &ranges[2])?,
+                one(&layer.output, &ranges[3])?,
             ];
-            let q = |k: usize| QLinear::new(lins[k], &ranges[k]);
-            let int8 = [q(0)?, q(1)?, q(2)?, q(3)?, q(4)?, q(5)?];
             layer.int8 = Some(int8);
         }
         Ok(())
@@ -243,7 +257,7 @@ impl Bert {
 
     /// Per layer and projection, the largest |input| per channel over the real tokens of a
     /// calibration batch, from an fp32 forward pass.
-    fn input_ranges(&self, ids: &Tensor, mask: &Tensor) -> Vec<[Tensor; 6]> {
+    fn input_ranges(&self, ids: &Tensor, mask: &Tensor) -> Vec<[Tensor; 4]> {
         let mut ranges: Vec<Vec<Tensor>> = (0..self.layers.len()).map(|_| Vec::new()).collect();
         let keep = mask.ne(0).unsqueeze(-1);
         let mut observe = |layer: usize, x: &Tensor| {
@@ -254,10 +268,7 @@ impl Bert {
         tch::no_grad(|| self.run(ids, mask, false, false, Some(&mut observe)));
         ranges
             .into_iter()
-            .map(|r| {
-                let [x, ctx, a, i]: [Tensor; 4] = r.try_into().expect("four inputs per layer");
-                [x.shallow_clone(), x.shallow_clone(), x, ctx, a, i]
-            })
+            .map(|r| r.try_into().expect("four inputs per layer"))
             .collect()
     }
 
@@ -309,9 +320,8 @@ impl Bert {
                 }
             };
             see(&x);
-            let q = split(layer.project(0, &x));
-            let k = split(layer.project(1, &x));
-            let v = split(layer.project(2, &x));
+            let (q, k, v) = layer.qkv(&x);
+            let (q, k, v) = (split(q), split(k), split(v));
             let ctx = Tensor::scaled_dot_product_attention(
                 &q,
                 &k,
