@@ -9,6 +9,8 @@ model; the check is the ratio of the largest input's peak to the smallest's:
     python3 scripts/memory_bench.py                       # VADER 20k vs 200k, default 2k vs 20k sentences
     python3 scripts/memory_bench.py --model vader --sizes 20000 200000
     python3 scripts/memory_bench.py --bound 1.10          # exit 1 if a ratio exceeds 1.10
+    python3 scripts/memory_bench.py --model vader --sizes 10000 1000000 --max-mib 160
+                                                          # 200,000 articles through a pipe
 
 Sizes count sentences (each article has 5). Rows go to /dev/null via stdout; the run's wall
 time is printed too, but the figure to read is the RSS ratio (memory does not depend on the
@@ -81,6 +83,7 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", help="sentence counts (default per model)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bound", type=float, default=1.10, help="largest/smallest peak RSS allowed")
+    ap.add_argument("--max-mib", type=float, help="fixed bound: no run may peak above this many MiB")
     a = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: run `cargo build --release` first")
@@ -99,6 +102,11 @@ def main():
         verdict = "ok" if ratio <= a.bound else f"ABOVE the bound {a.bound:.2f}"
         print(f"{m:<22} {'ratio':>10} {ratio:>13.3f}   {verdict}")
         ok &= ratio <= a.bound
+        if a.max_mib is not None:
+            within = max(peaks) <= a.max_mib
+            print(f"{m:<22} {'peak':>10} {max(peaks):>13.0f}   "
+                  f"{'ok' if within else 'ABOVE'} the fixed bound {a.max_mib:.0f} MiB")
+            ok &= within
     sys.exit(0 if ok else 1)
 
 
