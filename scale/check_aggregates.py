@@ -9,7 +9,8 @@ With --input, the job (scale/rhetor_spark.py) runs first, in this process, on th
 articles with --export-jsonl and every period x weight asked for; with --synthetic it also runs,
 in the same Spark session, on seeded synthetic rows built to hit the corners (actor ids with a
 comma, quote or newline, undated rows and rows of `--input lines`, rows without a quad, ISO
-weeks across New Year, cells of one unit and of more than 31, articles of many sentences)
+weeks across New Year, cells of one unit and of more than 31, articles of many sentences,
+user-defined axes on some rows only)
 under OUT/synthetic. Without them, OUT must hold a finished run made with --export-jsonl.
 
 For every output folder and every period x weight, the rows the job read back from its
@@ -215,6 +216,7 @@ SYN_DATES = [
     "2020-12-31", "2021-01-03", "2021-01-04", "2024-02-29", "2024-12-29", "2024-12-30",
     "2025-01-01", "1999-12-31", "0999-05-01", "2023-06-15", "2023-06-16",
 ]
+SYN_AXES = [("threat", 0.8), ("framing", 0.4), ("Zeta_axis", 0.1)]
 QUADS = ["verbal_cooperation", "material_cooperation", "verbal_conflict", "material_conflict",
          "none"]
 
@@ -245,6 +247,10 @@ def synthetic_rows(seed=11):
         if quad is not None:
             row["quad"] = quad
             row["quad_probs"] = {q: 0.2 for q in QUADS}
+        # user-defined axes (`rhetor score --axis`) on some rows only, and not all axes on each
+        axes = {name: r4(rnd.uniform(-1.3, 1.3)) for name, p in SYN_AXES if rnd.random() < p}
+        if axes:
+            row["axes"] = axes
         return row
 
     for a in range(90):

@@ -21,6 +21,7 @@ Output (DIR):
                            holds undated rows); the explicit schema is ROW_SCHEMA below
   aggregate.csv            per actor x period, byte-for-byte what `rhetor aggregate --format csv`
   aggregate.json           ... and `--format json` print for the same rows, period and weight
+                           (with the axis_* columns / "axes" of rows scored with --axis)
                            (with several --period/--weight values: aggregate-PERIOD-WEIGHT.csv/.json)
   rows-jsonl/              with --export-jsonl: the rows read back from the Parquet as rhetor JSONL
 
@@ -39,7 +40,8 @@ import tempfile
 import threading
 import time
 
-from pyspark.sql import SparkSession, Window
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -158,7 +160,10 @@ def _locate(spec, kind, what):
     try:
         from pyspark import SparkFiles
 
-        cands.append(os.path.join(SparkFiles.getRootDirectory(), base))
+        root = SparkFiles.getRootDirectory()
+        if not os.path.isabs(spec):
+            cands.append(os.path.join(root, spec))  # e.g. libtorch/lib inside an archive
+        cands.append(os.path.join(root, base))
     except Exception:  # noqa: BLE001 (not inside a Spark task)
         pass
     cands.append(os.path.join(os.getcwd(), base))
@@ -330,51 +335,70 @@ def period_key(period, d):
 KEY = ["by_rank", "by", "actor", "speaker", "target", "period"]
 
 
+# The row columns the aggregates read.
+AGG_COLUMNS = ["article", "date", "speaker", "tone", "label", "quad", "targets", "axes"]
+
+
 def observations(rows, period):
     """One observation per (cell, sentence), as `aggregate()` adds them: the speaker's cell with
     the sentence's tone, each target's cell with the tone toward it, and each speaker->target
-    dyad with that target's tone. Rows without an article or a date are skipped."""
-    base = rows.where(F.col("article").isNotNull() & F.col("date").isNotNull()).select(
-        "article",
-        period_key(period, F.col("date")).alias("period"),
-        "speaker",
-        "tone",
-        "label",
-        "quad",
-        "targets",
-    )
+    dyad with that target's tone. Rows without an article or a date are skipped. One scan of
+    the rows: each row's observations are built as an array and exploded."""
+    base = rows.where(F.col("article").isNotNull() & F.col("date").isNotNull())
     none = F.lit(None).cast("string")
+    speaker = F.col("speaker")
 
-    def obs(df, rank, by, actor, speaker, target, tone, label):
-        return df.select(
+    def ob(rank, by, actor, spk, target, tone, label):
+        return F.struct(
             F.lit(rank).alias("by_rank"),
             F.lit(by).alias("by"),
             actor.alias("actor"),
-            speaker.alias("speaker"),
+            spk.alias("speaker"),
             target.alias("target"),
-            "period",
-            "article",
             tone.cast("double").alias("tone"),
-            F.when(label == "negative", 1.0).otherwise(0.0).alias("neg"),
-            F.when(label == "positive", 1.0).otherwise(0.0).alias("pos"),
-            "quad",
+            label.alias("label"),
         )
 
-    spk = base.where(F.col("speaker").isNotNull())
-    s = obs(spk, 0, "speaker", F.col("speaker"), F.col("speaker"), none, F.col("tone"), F.col("label"))
-    exploded = base.select("*", F.explode("targets").alias("t"))
-    t = obs(exploded, 1, "target", F.col("t.actor"), none, F.col("t.actor"), F.col("t.tone"), F.col("t.label"))
-    dy = obs(
-        exploded.where(F.col("speaker").isNotNull()),
-        2,
-        "dyad",
-        F.concat(F.col("speaker"), F.lit("->"), F.col("t.actor")),
-        F.col("speaker"),
-        F.col("t.actor"),
-        F.col("t.tone"),
-        F.col("t.label"),
+    targets = F.coalesce(F.col("targets"), F.array().cast(ROW_SCHEMA["targets"].dataType))
+    own = F.when(
+        speaker.isNotNull(),
+        F.array(ob(0, "speaker", speaker, speaker, none, F.col("tone"), F.col("label"))),
     )
-    return s.unionByName(t).unionByName(dy)
+    toward = F.transform(
+        targets, lambda t: ob(1, "target", t["actor"], none, t["actor"], t["tone"], t["label"])
+    )
+    dyads = F.when(
+        speaker.isNotNull(),
+        F.transform(
+            targets,
+            lambda t: ob(
+                2, "dyad", F.concat(speaker, F.lit("->"), t["actor"]), speaker, t["actor"],
+                t["tone"], t["label"],
+            ),
+        ),
+    )
+    none_of = F.filter(toward, lambda t: F.lit(False))  # an empty array of the same type
+    all_obs = F.flatten(F.array(F.coalesce(own, none_of), toward, F.coalesce(dyads, none_of)))
+    return base.select(
+        "article",
+        period_key(period, F.col("date")).alias("period"),
+        "quad",
+        "axes",
+        F.explode(all_obs).alias("o"),
+    ).select(
+        "o.by_rank",
+        "o.by",
+        "o.actor",
+        "o.speaker",
+        "o.target",
+        "period",
+        "article",
+        "o.tone",
+        F.when(F.col("o.label") == "negative", 1.0).otherwise(0.0).alias("neg"),
+        F.when(F.col("o.label") == "positive", 1.0).otherwise(0.0).alias("pos"),
+        "quad",
+        "axes",  # a target's or a dyad's axes are its sentence's
+    )
 
 
 def _seq_sum(arr, field):
@@ -382,14 +406,13 @@ def _seq_sum(arr, field):
     return F.aggregate(arr, F.lit(0.0), lambda acc, u: acc + u[field])
 
 
-def cell_stats(rows, period, weight):
+def cell_stats(o, weight):
     """The `Stat` of every cell, numbers rounded as rhetor rounds them.
 
     Sums whose result rhetor computes in an order that does not depend on the row order are
     computed in that order here (article-weight shares: left to right over the articles sorted
     by id), so they are equal to the last bit. Mean and sd are distributed sums (rhetor's own
     result for them depends on the order of its input rows, at the 1e-16 level)."""
-    o = observations(rows, period)
     if weight == "sentence":
         g = o.groupBy(*KEY).agg(
             F.count(F.lit(1)).alias("n"),
@@ -475,6 +498,36 @@ def cell_stats(rows, period, weight):
     )
 
 
+def axis_stats(o, weight):
+    """`AxisStat` of every cell x axis (`rhetor score --axis` rows): mean, sd and CI over the
+    same units as the tone, a unit being a sentence, or an article's mean over its sentences
+    that have the axis. Rows are (KEY..., axis, mean, sd, ci_low, ci_high)."""
+    ax = o.select(*KEY, "article", F.explode("axes").alias("axis", "value")).withColumn(
+        "value", F.col("value").cast("double")
+    )
+    if weight == "article":
+        ax = ax.groupBy(*KEY, "article", "axis").agg(
+            (F.sum("value") / F.count(F.lit(1)).cast("double")).alias("value")
+        )
+    g = ax.groupBy(*KEY, "axis").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum("value").alias("total"),
+        F.stddev_samp("value").alias("sd_raw"),
+    )
+    n = F.col("n").cast("double")
+    mean = F.col("total") / n
+    sd = F.when(F.col("n") > 1, F.col("sd_raw"))
+    half = t95(F.col("n") - 1) * sd / F.sqrt(n)
+    return g.select(
+        *KEY,
+        "axis",
+        r4(mean).alias("mean"),
+        r4(sd).alias("sd"),
+        r4(mean - half).alias("ci_low"),
+        r4(mean + half).alias("ci_high"),
+    )
+
+
 def csv_field(c):
     """`csv_field` (src/report/csv.rs): quoted when it holds , " CR or LF; quotes doubled."""
     c = F.coalesce(c, F.lit(""))
@@ -500,8 +553,9 @@ def jstr(c):
     return j.substr(F.lit(2), F.length(j) - 2)
 
 
-def formatted(stats):
-    """Adds `csv` (one CSV line) and `json` (one pretty-printed object) to each cell."""
+def formatted(stats, axis_names=()):
+    """Adds `csv` (one CSV line) and `json` (one pretty-printed object) to each cell; with
+    `axis_names`, `stats` has a column `axes` (map: axis -> struct mean, sd, ci_low, ci_high)."""
     csv_quad = F.when(
         F.col("has_quad"), F.concat_ws(",", *[f4(F.col(f"quad_{q}")) for q in QUADS])
     ).otherwise(F.lit(",,,,"))
@@ -523,6 +577,20 @@ def formatted(stats):
         f4(F.col("share_positive")),
         csv_quad,
     )
+    if axis_names:
+        opt = lambda c: F.when(c.isNull(), F.lit("")).otherwise(f4(c))  # noqa: E731
+        per_axis = []
+        for a in axis_names:
+            x = F.col("axes").getItem(a)
+            per_axis.append(
+                F.when(x.isNull(), F.lit(",,,,")).otherwise(
+                    F.concat(
+                        F.lit(","), f4(x["mean"]), F.lit(","), opt(x["sd"]),
+                        F.lit(","), opt(x["ci_low"]), F.lit(","), opt(x["ci_high"]),
+                    )
+                )
+            )
+        csv = F.concat(csv, *per_axis)
     fields = [
         ("by", jstr(F.col("by"))),
         ("actor", jstr(F.col("actor"))),
@@ -549,7 +617,30 @@ def formatted(stats):
             F.lit(",\n" if i < len(QUADS) - 1 else "\n"),
         ]
     quad_obj.append(F.lit("    }"))
-    parts += [F.when(F.col("has_quad"), F.concat(*quad_obj)).otherwise(F.lit("")), F.lit("\n  }")]
+    parts.append(F.when(F.col("has_quad"), F.concat(*quad_obj)).otherwise(F.lit("")))
+    if axis_names:
+        entries = F.array_sort(F.map_entries(F.col("axes")))  # by axis name, as a BTreeMap
+
+        def one(e):
+            v = e["value"]
+            return F.concat(
+                F.lit("      "), jstr(e["key"]), F.lit(': {\n        "mean": '), jnum(v["mean"]),
+                F.lit(',\n        "sd": '), jnum(v["sd"]),
+                F.lit(',\n        "ci_low": '), jnum(v["ci_low"]),
+                F.lit(',\n        "ci_high": '), jnum(v["ci_high"]), F.lit("\n      }"),
+            )
+
+        parts.append(
+            F.when(
+                F.col("axes").isNotNull() & (F.size(F.col("axes")) > 0),
+                F.concat(
+                    F.lit(',\n    "axes": {\n'),
+                    F.array_join(F.transform(entries, one), ",\n"),
+                    F.lit("\n    }"),
+                ),
+            ).otherwise(F.lit(""))
+        )
+    parts.append(F.lit("\n  }"))
     return stats.select(*KEY, csv.alias("csv"), F.concat(*parts).alias("json"))
 
 
@@ -590,10 +681,30 @@ def write_text_files(spark, df, dests):
     fs.delete(tmp_path, True)
 
 
-def write_aggregates(spark, rows, period, weight, csv_dest, json_dest):
-    """Computes one period x weight and writes the CSV and the JSON (two Spark jobs: the
-    cells, cached, with their count and last key; then both files); returns the cell count."""
-    cells = formatted(cell_stats(rows, period, weight)).cache()
+def write_aggregates(spark, rows, period, weight, csv_dest, json_dest, with_axes=True):
+    """Computes one period x weight and writes the CSV and the JSON (the cells, cached, with
+    their count and last key; then both files in one job; with `with_axes`, first the axis
+    statistics and their names); returns the cell count."""
+    o = observations(rows, period)
+    stats = cell_stats(o, weight)
+    # user-defined axes (rows of `rhetor score --axis`): the CSV gets four columns per axis
+    # found in any cell, sorted by name, as rhetor's to_csv
+    axes = axis_stats(o, weight).cache() if with_axes else None
+    axis_names = sorted(r[0] for r in axes.select("axis").distinct().collect()) if with_axes else []
+    if axis_names:
+        per_cell = axes.groupBy(*KEY).agg(
+            F.map_from_entries(
+                F.collect_list(
+                    F.struct("axis", F.struct("mean", "sd", "ci_low", "ci_high"))
+                )
+            ).alias("axes")
+        )
+        cond = [stats[k].eqNullSafe(per_cell[k]) for k in KEY]
+        stats = stats.join(per_cell, cond, "left").select(stats["*"], per_cell["axes"])
+    header = CSV_HEADER + "".join(
+        f",axis_{a}_mean,axis_{a}_sd,axis_{a}_ci_low,axis_{a}_ci_high" for a in axis_names
+    )
+    cells = formatted(stats, axis_names).cache()
     sort_cols = ["by_rank", "actor", "speaker", "target", "period"]
     # the cell count and the last cell's key (struct order = the asc-nulls-first order)
     n, last_key = cells.agg(F.count(F.lit(1)), F.max(F.struct(*sort_cols))).collect()[0]
@@ -601,7 +712,7 @@ def write_aggregates(spark, rows, period, weight, csv_dest, json_dest):
         "kind string, by_rank int, actor string, speaker string, target string, "
         "period string, line string"
     )
-    ends = [("csv", -1, None, None, None, None, CSV_HEADER)]
+    ends = [("csv", -1, None, None, None, None, header)]
     if n == 0:
         ends.append(("json", -1, None, None, None, None, "[]"))
         is_last = F.lit(True)
@@ -627,6 +738,8 @@ def write_aggregates(spark, rows, period, weight, csv_dest, json_dest):
         {"csv": csv_dest, "json": json_dest},
     )
     cells.unpersist()
+    if axes is not None:
+        axes.unpersist()
     return n
 
 
@@ -813,11 +926,18 @@ def main(argv=None, stop=True):
         rows.write.mode("overwrite").partitionBy("date").parquet(rows_path)
         score_s = time.time() - t1
     rows = spark.read.schema(ROW_SCHEMA).parquet(rows_path)
-    st = rows.agg(
+    combos = [] if args.skip_aggregate else [(p, w) for p in args.periods for w in args.weights]
+    # Several period x weight tables: read the columns they need once (kept in memory, spilled
+    # to the executors' disks when large), not once per table.
+    agg_rows = rows.select(*AGG_COLUMNS)
+    if len(combos) > 1:
+        agg_rows = agg_rows.persist(StorageLevel.MEMORY_AND_DISK)
+    st = agg_rows.agg(
         F.count(F.lit(1)).alias("rows"),
         F.countDistinct("article").alias("articles"),
         F.sum(F.when(F.col("date").isNull(), 1).otherwise(0)).alias("undated"),
         F.sum(F.when(F.col("article").rlike("^-:[0-9]+$"), 1).otherwise(0)).alias("no_id"),
+        F.max(F.size("axes")).alias("max_axes"),  # size(null) is -1
     ).collect()[0]
     n_rows = st["rows"]
     summary.update(rows=n_rows, articles=st["articles"])
@@ -845,7 +965,6 @@ def main(argv=None, stop=True):
 
     summary["aggregates"] = []
     if not args.skip_aggregate:
-        combos = [(p, w) for p in args.periods for w in args.weights]
         for p, w in combos:
             ta = time.time()
             if len(combos) == 1:
@@ -853,7 +972,9 @@ def main(argv=None, stop=True):
             else:
                 csv_dest = f"{out}/aggregate-{p}-{w}.csv"
                 json_dest = f"{out}/aggregate-{p}-{w}.json"
-            n = write_aggregates(spark, rows, p, w, csv_dest, json_dest)
+            n = write_aggregates(
+                spark, agg_rows, p, w, csv_dest, json_dest, with_axes=(st["max_axes"] or 0) > 0
+            )
             summary["aggregates"].append((p, w, csv_dest, json_dest, n))
             log(f"aggregate period={p} weight={w}: {n} cell(s) in {time.time() - ta:.1f} s -> "
                 f"{csv_dest}, {json_dest}")
@@ -861,6 +982,7 @@ def main(argv=None, stop=True):
     summary["wall_seconds"] = wall
     log(f"total: {n_rows} sentence row(s), wall time {wall:.1f} s"
         + (f", {n_rows / max(wall, 1e-9):.1f} sentences/s end to end" if score_s else ""))
+    agg_rows.unpersist()
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
