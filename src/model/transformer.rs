@@ -254,29 +254,7 @@ impl TransformerModel {
         if settings.precision == Precision::Int8 {
             encoder.quantize()?;
         }
-        let head_path = dir.join(&manifest.head.file);
-        if !head_path.is_file() {
-            return Err(ModelError::MissingFile {
-                dir: dir.to_path_buf(),
-                file: manifest.head.file.clone(),
-                hint: Hint::RestoreModel,
-            });
-        }
-        let head_sha = sha256_file(&head_path).map_err(|e| ModelError::Corrupt {
-            path: head_path.clone(),
-            reason: e.to_string(),
-            hint: Hint::CheckFile,
-        })?;
-        if head_sha != manifest.head.sha256 {
-            return Err(ModelError::Corrupt {
-                path: head_path,
-                reason: format!(
-                    "sha256 {head_sha} does not match the manifest's {}",
-                    manifest.head.sha256
-                ),
-                hint: Hint::RestoreModel,
-            });
-        }
+        let head_path = checked_head(dir, &manifest)?;
         let head = match manifest.head.kind {
             HeadKind::Linear | HeadKind::Finetuned => AnyHead::Linear(LinearHead::load(
                 &head_path,
@@ -347,6 +325,35 @@ impl TransformerModel {
 }
 
 /// The values of a tensor as f32, or an error (never invented numbers).
+/// The head file of the model in `dir`, after checking it exists and matches the manifest's
+/// sha256.
+fn checked_head(dir: &Path, manifest: &Manifest) -> Result<PathBuf, ModelError> {
+    let head_path = dir.join(&manifest.head.file);
+    if !head_path.is_file() {
+        return Err(ModelError::MissingFile {
+            dir: dir.to_path_buf(),
+            file: manifest.head.file.clone(),
+            hint: Hint::RestoreModel,
+        });
+    }
+    let head_sha = sha256_file(&head_path).map_err(|e| ModelError::Corrupt {
+        path: head_path.clone(),
+        reason: e.to_string(),
+        hint: Hint::CheckFile,
+    })?;
+    if head_sha != manifest.head.sha256 {
+        return Err(ModelError::Corrupt {
+            path: head_path,
+            reason: format!(
+                "sha256 {head_sha} does not match the manifest's {}",
+                manifest.head.sha256
+            ),
+            hint: Hint::RestoreModel,
+        });
+    }
+    Ok(head_path)
+}
+
 fn floats(t: &Tensor) -> Result<Vec<f32>, ModelError> {
     Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).map_err(ModelError::from)
 }
