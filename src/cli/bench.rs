@@ -61,7 +61,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let manifest = args
         .suites
         .clone()
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/suites.toml"));
+        .unwrap_or_else(|| rhetor::home::find("benches/suites.toml"));
     let known = read_manifest(&manifest)
         .with_context(|| format!("suite manifest {}", manifest.display()))?;
     let mut suites = Vec::new();

@@ -1,5 +1,6 @@
 //! Finds model folders: `--model` takes a path to a folder with `manifest.json`, or a name
-//! looked up in `$RHETOR_MODELS`, `./models` and the models folder of the source tree.
+//! looked up in `$RHETOR_MODELS`, `./models` and the `models/` folder of each data home
+//! ([`crate::home`]).
 
 use std::path::{Path, PathBuf};
 
@@ -19,18 +20,8 @@ pub fn search_dirs() -> Vec<PathBuf> {
         dirs.push(PathBuf::from(d));
     }
     dirs.push(PathBuf::from("models"));
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    let mut seen = Vec::new();
-    dirs.retain(|d| {
-        let key = d.canonicalize().unwrap_or_else(|_| d.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
-    dirs
+    dirs.extend(crate::home::all("models"));
+    crate::home::dedup(dirs)
 }
 
 /// Resolves `--model NAME|PATH` to a model folder.

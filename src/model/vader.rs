@@ -261,12 +261,13 @@ pub struct VaderScores {
     pub compound: f64,
 }
 
-/// Where setup installs the lexicon files.
+/// Where the lexicon files are: `$RHETOR_VADER`, else `.deps/vader` in the data home
+/// ([`crate::home`]) where setup installed them.
 pub fn default_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("RHETOR_VADER") {
         return PathBuf::from(d);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".deps/vader")
+    crate::home::find(".deps/vader")
 }
 
 impl Vader {

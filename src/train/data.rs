@@ -3,7 +3,7 @@
 //! a text column and a numeric or categorical label column.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -411,11 +411,6 @@ pub fn held_out(ex: &Example, seed: u64, fraction: f64) -> bool {
     let d = h.finalize();
     let x = u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]));
     (x as f64 / u64::MAX as f64) < fraction
-}
-
-/// Where the project's labeled data lives relative to the repository.
-pub fn shared_data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
 }
 
 #[cfg(test)]
