@@ -21,7 +21,7 @@ SEED, FRACTION = 13, 0.1
 
 
 def held_out(group, key, seed=SEED, fraction=FRACTION):
-    """Mirror of rhetor::train::data::held_out."""
+    """Mirror of rhetor::data::held_out."""
     h = hashlib.sha256(seed.to_bytes(8, "little") + group.encode() + b"\0" + key.encode()).digest()
     x = int.from_bytes(h[:8], "little")
     return x / float(2**64 - 1) < fraction

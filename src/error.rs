@@ -69,8 +69,6 @@ pub enum Hint {
     SharedData,
     /// A suite manifest that could not be read.
     SuiteManifest,
-    /// A suite file that could not be read.
-    SuitePath,
 }
 
 impl std::fmt::Display for Hint {
@@ -102,13 +100,9 @@ impl std::fmt::Display for Hint {
             Hint::CheckFile => write!(f, "check the file and its permissions"),
             Hint::SharedData => write!(
                 f,
-                "labeled data lives in ../shared/data (see its README); check the path"
+                "check the path (the project's labeled data lives in ../shared/data, see its README)"
             ),
             Hint::SuiteManifest => write!(f, "give a suite manifest (TOML with [[suite]] tables)"),
-            Hint::SuitePath => write!(
-                f,
-                "check the suite path (data in ../shared/data is used when present)"
-            ),
         }
     }
 }

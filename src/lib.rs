@@ -19,6 +19,7 @@ pub mod aggregate;
 pub mod attribute;
 pub mod bench;
 pub mod chart;
+pub mod data;
 pub mod error;
 pub mod explain;
 pub mod home;

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::bench::suite::{read_manifest, Suite};
 use rhetor::bench::{peak_rss_mib, run_suite, Machine, ModelInfo, Report};
+use rhetor::data::NEUTRAL_BAND;
 use rhetor::model::transformer::{Precision, Settings};
-use rhetor::train::data::NEUTRAL_BAND;
 
 use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
 

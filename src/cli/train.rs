@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rhetor::train::data::{Columns, DataFormat};
+use rhetor::data::{Columns, Format};
 use rhetor::train::finetune::{train_finetune, FinetuneConfig};
 use rhetor::train::mlp::{train_mlp, MlpConfig};
 use rhetor::train::target::{train_target, TargetConfig};
@@ -72,8 +72,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub val: Vec<PathBuf>,
     /// Format of the data files.
-    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
-    pub format: DataFormat,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
     /// Text column (csv/jsonl).
     #[arg(long, default_value = "text")]
     pub text_column: String,

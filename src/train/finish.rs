@@ -11,13 +11,13 @@ use super::{
     display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, install_model,
     relative_base, staging_dir, to_vec_f32, Predictions, Split, TrainConfig,
 };
+use crate::data::{Example, NEUTRAL_BAND};
 use crate::error::TrainError;
 use crate::metrics;
 use crate::model::manifest::{
     sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource,
 };
 use crate::model::Label;
-use crate::train::data::{Example, NEUTRAL_BAND};
 
 /// What a training run produced.
 pub struct Output {

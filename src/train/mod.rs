@@ -6,7 +6,6 @@
 //! calibration split carved from the training files; the metrics reported are on validation
 //! data that neither training nor those choices saw.
 
-pub mod data;
 pub mod finetune;
 mod finish;
 pub mod mlp;
@@ -17,12 +16,12 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
+use crate::data::{held_out, Columns, Example, Format, NEUTRAL_BAND};
 use crate::error::TrainError;
 use crate::metrics;
 use crate::model::manifest::{sha256_file, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
 use crate::model::Label;
-use data::{held_out, Columns, DataFormat, Example, NEUTRAL_BAND};
 
 /// What to train on and where to write.
 #[derive(Debug, Clone)]
@@ -31,7 +30,7 @@ pub struct TrainConfig {
     pub data: Vec<PathBuf>,
     /// Files used only for validation (e.g. NewsMTSC dev).
     pub val: Vec<PathBuf>,
-    pub format: DataFormat,
+    pub format: Format,
     pub columns: Columns,
     pub val_fraction: f64,
     pub calib_fraction: f64,
@@ -123,7 +122,7 @@ pub fn load_splits(cfg: &TrainConfig) -> Result<Vec<(Example, Split)>, TrainErro
             continue;
         }
         let times = cfg.data.iter().filter(|p| *p == path).count();
-        for ex in data::load(path, cfg.format, &cfg.columns)? {
+        for ex in crate::data::load(path, cfg.format, &cfg.columns)? {
             let split = if held_out(&ex, cfg.seed, cfg.val_fraction) {
                 Split::Val
             } else if held_out(&ex, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
@@ -136,7 +135,7 @@ pub fn load_splits(cfg: &TrainConfig) -> Result<Vec<(Example, Split)>, TrainErro
         }
     }
     for path in &cfg.val {
-        for ex in data::load(path, cfg.format, &cfg.columns)? {
+        for ex in crate::data::load(path, cfg.format, &cfg.columns)? {
             out.push((ex, Split::Val));
         }
     }

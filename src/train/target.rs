@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
-use super::data::{held_out, load_targets, Example, TargetExample};
 use super::finetune::{FinetuneConfig, SplitMix64};
 use super::{
     base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
     install_model, lr_at, relative_base, staging_dir, to_vec_f32, TrainProgress,
 };
+use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
 use crate::model::manifest::{
@@ -78,7 +78,7 @@ fn logits_of(
 }
 
 /// One id per distinct sentence text, for each example.
-fn sentence_ids(xs: &[TargetExample]) -> Vec<usize> {
+fn sentence_ids(xs: &[Example]) -> Vec<usize> {
     let mut ids = std::collections::HashMap::new();
     xs.iter()
         .map(|x| {
@@ -86,6 +86,11 @@ fn sentence_ids(xs: &[TargetExample]) -> Vec<usize> {
             *ids.entry(x.text.as_str()).or_insert(next)
         })
         .collect()
+}
+
+/// Target rows (NewsMTSC or the corpus's `*_targets.jsonl`): every example has its span.
+fn load_targets(path: &Path) -> Result<Vec<Example>, crate::error::DataError> {
+    crate::data::load(path, Format::NewsmtscTargets, &Columns::default())
 }
 
 /// Pairwise contrast loss over the targets of one sentence whose gold classes differ: the
@@ -149,10 +154,11 @@ pub fn train_target(
             let probe = Example {
                 key: ex.text.clone(),
                 text: String::new(),
+                span: None,
                 tone: None,
                 label: ex.label,
-                group: "targets".into(),
                 quad: None,
+                group: "targets".into(),
             };
             if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
                 calib.push(ex);
@@ -161,7 +167,7 @@ pub fn train_target(
             }
         }
     }
-    let mut val: Vec<TargetExample> = Vec::new();
+    let mut val: Vec<Example> = Vec::new();
     let mut val_files = Vec::new();
     for p in &cfg.val {
         let start = val.len();
@@ -207,12 +213,13 @@ pub fn train_target(
     }
     .build(&enc.encoder.vs, ft.lr)
     .map_err(ModelError::from)?;
-    let encode = |xs: &[TargetExample]| -> Vec<(Vec<i64>, Vec<i64>)> {
+    let encode = |xs: &[Example]| -> Vec<(Vec<i64>, Vec<i64>)> {
         xs.iter()
             .map(|x| {
+                let (from, to) = x.span.unwrap_or_default();
                 let (e, m) =
                     enc.tokenizer
-                        .encode_span(&x.text, cfg.max_length, x.from, x.to, cfg.markers);
+                        .encode_span(&x.text, cfg.max_length, from, to, cfg.markers);
                 (e.ids, m)
             })
             .collect()
@@ -444,12 +451,14 @@ mod tests {
 
     #[test]
     fn sentence_ids_are_shared_by_targets_of_the_same_text() {
-        let x = |text: &str| TargetExample {
+        let x = |text: &str| Example {
             key: String::new(),
             text: text.into(),
-            from: 0,
-            to: 1,
+            span: Some((0, 1)),
+            tone: None,
             label: Label::Neutral,
+            quad: None,
+            group: "g".into(),
         };
         assert_eq!(sentence_ids(&[x("a"), x("b"), x("a")]), vec![0, 1, 0]);
     }
