@@ -31,7 +31,8 @@ pub struct EvidenceLine {
 pub type Evidence = Vec<EvidenceLine>;
 
 /// The value a chart plots per actor and period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Metric {
     /// Mean tone with its 95% confidence band (−1 hostile … +1 warm).
     Tone,

@@ -78,22 +78,8 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Sets libtorch's intra-op threads (0 = the CPUs this process may use, as
-/// `std::thread::available_parallelism` reports them: CPU affinity and cgroup quota count)
-/// and one inter-op thread, so several processes on one machine do not oversubscribe it.
-pub fn set_threads(threads: usize) {
-    let n = if threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        threads
-    };
-    tch::set_num_threads(n as i32);
-    tch::set_num_interop_threads(1);
-}
-
 pub use rhetor::model::registry::DEFAULT_TARGET_MODEL;
+pub use rhetor::model::set_threads;
 
 /// Loads `--target-model`: `none` disables it; the default model may be absent (targets then
 /// get the sentence's tone, with a note); any other name must load. Unless one is asked for, a

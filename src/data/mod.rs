@@ -22,7 +22,8 @@ use crate::model::{Label, Quad};
 pub const NEUTRAL_BAND: f32 = 0.125;
 
 /// Formats of labeled data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Guess from the file name and first line ([`detect`]).
@@ -36,7 +37,7 @@ pub enum Format {
     /// NewsMTSC-style JSONL, target-level: one example per row, with the target's character
     /// span (`from`/`to`); `sentence`/`polarity` or the rhetoric corpus's `text`/`label`.
     #[serde(rename = "newsmtsc-targets")]
-    #[value(name = "newsmtsc-targets")]
+    #[cfg_attr(feature = "cli", value(name = "newsmtsc-targets"))]
     NewsmtscTargets,
     /// SST-2 TSV: `sentence<TAB>label` with a header line, labels 0 (negative) / 1 (positive).
     Sst2,

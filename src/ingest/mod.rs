@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::error::InputError;
 
 /// How to read an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum InputMode {
     /// By extension: `.jsonl`/`.ndjson` are JSONL, everything else a text article; stdin is
     /// sniffed (JSONL if its first non-blank character is `{`).

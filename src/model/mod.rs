@@ -230,6 +230,21 @@ pub trait ToneModel {
     }
 }
 
+/// Sets libtorch's intra-op threads (0 = the CPUs this process may use, as
+/// `std::thread::available_parallelism` reports them: CPU affinity and cgroup quota count)
+/// and one inter-op thread, so several processes on one machine do not oversubscribe it.
+pub fn set_threads(threads: usize) {
+    let n = if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    };
+    tch::set_num_threads(n as i32);
+    tch::set_num_interop_threads(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,8 @@ impl Default for Settings {
 }
 
 /// Arithmetic of the encoder's linear layers at inference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Precision {
     /// 32-bit floats, as trained.
     #[default]

@@ -14,7 +14,8 @@ pub(crate) use crate::row::round4;
 pub use crate::row::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 
 /// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     Jsonl,
     Csv,
