@@ -10,7 +10,8 @@ use rhetor::bench::{peak_rss_mib, run_suite, Machine, ModelInfo, Report};
 use rhetor::data::NEUTRAL_BAND;
 use rhetor::model::transformer::{Precision, Settings};
 
-use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
+use super::args::RuntimeFlags;
+use super::{progress, EXIT_OK, EXIT_SOME_FAILED};
 
 /// Compare tone models on labeled suites: agreement, calibration, speed and memory.
 ///
@@ -42,14 +43,10 @@ pub struct BenchArgs {
     /// Run transformer models at each of these precisions, side by side (`NAME+int8` rows).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "fp32")]
     pub precision: Vec<Precision>,
-    /// Sentences per forward pass of transformer models.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub batch_size: u64,
-    /// CPU threads [default: the CPUs available to the process: affinity and cgroup quota].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub runtime: RuntimeFlags,
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -57,7 +54,7 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
-    set_threads(args.threads);
+    args.runtime.apply();
     let manifest = args
         .suites
         .clone()
@@ -105,7 +102,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     for (name, precision) in runs {
         let t = Instant::now();
         let settings = Settings {
-            batch_size: args.batch_size as usize,
+            batch_size: args.runtime.batch(),
             max_length: None,
             precision,
         };

@@ -2,17 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use rhetor::aggregate::{By, Period};
-use rhetor::attribute::registry::Registry;
 use rhetor::chart::{Chart, Measure, Metric};
 use rhetor::ingest::{read_inputs, InputMode};
-use rhetor::model::registry::DEFAULT_MODEL;
-use rhetor::model::transformer::{Precision, Settings};
-use rhetor::score::{score_articles, Models};
+use rhetor::score::score_articles;
 
-use super::{set_threads, EXIT_OK, EXIT_SOME_FAILED};
+use super::args::ModelFlags;
+use super::{EXIT_OK, EXIT_SOME_FAILED};
 
 /// Chart rhetoric per actor over time: a terminal chart (80 columns), and optionally an SVG
 /// with confidence bands and a self-contained HTML report with a dyad table and the evidence
@@ -59,25 +57,9 @@ pub struct ChartArgs {
     /// Terminal chart width in columns.
     #[arg(long, default_value_t = 80)]
     pub width: usize,
-    /// Model for `--articles`.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
-    /// Target-dependent model for `--articles` (`none`: targets get the sentence's tone).
-    /// [default: rhetor-target-minilm; with `--model vader`, none]
-    #[arg(long)]
-    pub target_model: Option<String>,
-    /// Actor registry for `--articles`.
-    #[arg(long)]
-    pub actors: Option<PathBuf>,
-    /// Sentences per forward pass for `--articles`.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub batch_size: u64,
-    /// Arithmetic of the transformer for `--articles` (see `rhetor score --help`).
-    #[arg(long, value_enum, default_value_t = Precision::default())]
-    pub precision: Precision,
-    /// CPU threads for `--articles` [default: the CPUs available to the process].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    /// Models for `--articles`.
+    #[command(flatten)]
+    pub models: ModelFlags,
 }
 
 pub fn run(args: ChartArgs) -> Result<i32> {
@@ -91,33 +73,9 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             eprintln!("rhetor: error: {e}");
         }
         failed = !ingested.errors.is_empty();
-        let registry = match &args.actors {
-            Some(p) => Registry::with_file(p)?,
-            None => Registry::bundled(),
-        };
-        set_threads(args.threads);
-        let settings = Settings {
-            batch_size: args.batch_size as usize,
-            max_length: None,
-            precision: args.precision,
-        };
-        let model = rhetor::model::load(&args.model, settings)
-            .with_context(|| format!("cannot load model {}", args.model))?;
-        let target = super::load_target_model(
-            args.target_model.as_deref(),
-            &args.model,
-            args.batch_size as usize,
-            args.precision,
-        )?;
+        let loaded = args.models.load(None)?;
         let mut rows = Vec::new();
-        let models = Models {
-            tone: model.as_ref(),
-            actors: Some(&registry),
-            target: target.as_deref(),
-            explain: None,
-            axes: None,
-        };
-        score_articles(&ingested.articles, models, &|_| {}, &mut |r| {
+        score_articles(&ingested.articles, loaded.models(), &|_| {}, &mut |r| {
             rows.push(r);
             Ok(())
         })?;

@@ -19,6 +19,7 @@ macro_rules! out {
 }
 
 mod aggregate;
+mod args;
 mod bench;
 mod chart;
 mod models;
@@ -78,43 +79,4 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-pub use rhetor::model::registry::DEFAULT_TARGET_MODEL;
 pub use rhetor::model::set_threads;
-
-/// Loads `--target-model`: `none` disables it; the default model may be absent (targets then
-/// get the sentence's tone, with a note); any other name must load. Unless one is asked for, a
-/// lexicon run (`--model vader`) uses none: the lexicon's sentence tone goes to the targets,
-/// rather than a transformer costing ten times the lexicon's time.
-pub fn load_target_model(
-    requested: Option<&str>,
-    tone_model: &str,
-    batch_size: usize,
-    precision: rhetor::model::transformer::Precision,
-) -> Result<Option<Box<dyn rhetor::model::ToneModel>>> {
-    let name = match requested {
-        Some(name) => name,
-        None if tone_model == "vader" => {
-            eprintln!("rhetor: note: --model vader: targets get VADER's sentence tone (give --target-model to score them with a target model)");
-            return Ok(None);
-        }
-        None => DEFAULT_TARGET_MODEL,
-    };
-    if name == "none" {
-        return Ok(None);
-    }
-    let settings = rhetor::model::transformer::Settings {
-        batch_size,
-        max_length: None,
-        precision,
-    };
-    match rhetor::model::load(name, settings) {
-        Ok(m) => Ok(Some(m)),
-        Err(rhetor::ModelError::NotFound { .. }) if name == DEFAULT_TARGET_MODEL => {
-            eprintln!(
-                "rhetor: note: target model {name} not installed; targets get the sentence's tone"
-            );
-            Ok(None)
-        }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot load target model {name}"))),
-    }
-}

@@ -6,17 +6,16 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rhetor::attribute::registry::Registry;
 use rhetor::explain::Explainer;
 use rhetor::ingest::{for_each_input, InputMode, Item};
 use rhetor::model::axis::Axes;
-use rhetor::model::registry::DEFAULT_MODEL;
-use rhetor::model::transformer::{Precision, Settings};
+use rhetor::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
 use rhetor::report::{reporter, Format, Row};
 use rhetor::score::{Models, ScoreError, Scorer};
 
+use super::args::ModelFlags;
 use super::output::Sink;
-use super::{progress, set_threads, EXIT_OK, EXIT_SOME_FAILED};
+use super::{progress, EXIT_OK, EXIT_SOME_FAILED};
 
 /// Score the tone of every sentence of dated news articles.
 ///
@@ -42,30 +41,9 @@ pub struct ScoreArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Model name (in the models folder), path to a model folder, or `vader` (the VADER 3.3.2
-    /// lexicon baseline).
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
-    /// Sentences per forward pass (sentences are sorted by length and padded per batch).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub batch_size: u64,
-    /// CPU threads for the transformer [default: the CPUs available to the process: affinity and cgroup quota].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
     /// Maximum tokens per sentence (longer ones are truncated and flagged) [default: the model's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(8..=512))]
     pub max_length: Option<u64>,
-    /// Arithmetic of the transformer's linear layers: int8 (quantized at load, about twice as
-    /// fast) or fp32 (as trained). Rows name the model `NAME+int8` in int8.
-    #[arg(long, value_enum, default_value_t = Precision::default())]
-    pub precision: Precision,
-    /// Target-dependent model for the tone toward each target (`none`: the sentence's tone).
-    /// [default: rhetor-target-minilm; with `--model vader`, none]
-    #[arg(long)]
-    pub target_model: Option<String>,
-    /// Actor registry (TOML) added to the bundled one; same ids override.
-    #[arg(long)]
-    pub actors: Option<PathBuf>,
     /// Add to each row the phrases that moved its tone most (occlusion: each word deleted in
     /// turn and the sentence scored again; about 20-30x the time of plain scoring).
     #[arg(long)]
@@ -80,6 +58,8 @@ pub struct ScoreArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub models: ModelFlags,
 }
 
 pub fn run(args: ScoreArgs) -> Result<i32> {
@@ -94,38 +74,19 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     if args.input == InputMode::Targets {
         return run_targets(&args, &inputs);
     }
-    let registry = match &args.actors {
-        Some(p) => Registry::with_file(p)?,
-        None => Registry::bundled(),
-    };
-    set_threads(args.threads);
-    let settings = Settings {
-        batch_size: args.batch_size as usize,
-        max_length: args.max_length.map(|m| m as usize),
-        precision: args.precision,
-    };
-    let model = rhetor::model::load(&args.model, settings)
-        .with_context(|| format!("cannot load model {}", args.model))?;
-    let target = super::load_target_model(
-        args.target_model.as_deref(),
-        &args.model,
-        args.batch_size as usize,
-        args.precision,
-    )?;
+    let loaded = args.models.load(args.max_length.map(|m| m as usize))?;
     let explainer = args
         .explain
         .then(|| Explainer::new(args.explain_top as usize));
     let axes = if args.axes.is_empty() {
         None
     } else {
-        Some(Axes::load(&args.axes, args.batch_size as usize)?)
+        Some(Axes::load(&args.axes, args.models.runtime.batch())?)
     };
     let models = Models {
-        tone: model.as_ref(),
-        actors: Some(&registry),
-        target: target.as_deref(),
         explain: explainer.as_ref(),
         axes: axes.as_ref(),
+        ..loaded.models()
     };
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -226,19 +187,17 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
         eprintln!("rhetor: nothing to score");
         return Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK });
     }
-    set_threads(args.threads);
-    let name = if args.model == DEFAULT_MODEL {
-        args.target_model
+    let flags = &args.models;
+    flags.runtime.apply();
+    let name = if flags.model == DEFAULT_MODEL {
+        flags
+            .target_model
             .clone()
-            .unwrap_or_else(|| super::DEFAULT_TARGET_MODEL.to_string())
+            .unwrap_or_else(|| DEFAULT_TARGET_MODEL.to_string())
     } else {
-        args.model.clone()
+        flags.model.clone()
     };
-    let settings = Settings {
-        batch_size: args.batch_size as usize,
-        max_length: args.max_length.map(|m| m as usize),
-        precision: args.precision,
-    };
+    let settings = flags.settings(args.max_length.map(|m| m as usize));
     let model = rhetor::model::load(&name, settings)
         .with_context(|| format!("cannot load model {name}"))?;
     if !model.is_target_dependent() {

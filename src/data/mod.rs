@@ -413,6 +413,11 @@ impl Reader {
             .from_reader(file);
         self.line = 1;
         let header = rdr.headers().map_err(|e| self.err(e.to_string()))?.clone();
+        if header.iter().all(|h| h.trim().is_empty()) {
+            // A blank file has no rows (its consumers say so), not a broken header.
+            self.source = Source::Grouped(Vec::new().into_iter());
+            return Ok(());
+        }
         let (tc, lc) = match self.format {
             Format::Sst2 => ("sentence", "label"),
             _ => (self.cols.text.as_str(), self.cols.label.as_str()),
