@@ -64,7 +64,7 @@ fn model_dirs(bin: &Path, cwd: &Path, env: &[(&str, &Path)]) -> Vec<PathBuf> {
 }
 
 #[test]
-fn installed_binary_uses_the_home_beside_it_from_any_directory() {
+fn installed_binary_scores_the_seed_article_from_any_directory_with_the_home_beside_it() {
     require_setup();
     let tmp = tempfile::tempdir().unwrap();
     let bin = install_binary(&tmp.path().join("bin"));
@@ -86,14 +86,23 @@ fn installed_binary_uses_the_home_beside_it_from_any_directory() {
         );
     }
 
-    std::fs::write(
-        cwd.join("a.txt"),
-        "Officials praised the new trade agreement.\n",
-    )
-    .unwrap();
-    let r = run(&bin, &["score", "a.txt", "--quiet"], &cwd, &[]);
+    let seed = common::seed();
+    let r = run(
+        &bin,
+        &["score", seed.to_str().unwrap(), "--quiet"],
+        &cwd,
+        &[],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("\"tone\""), "{}", r.stdout);
+    let rows: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.len() > 10, "{}", r.stdout);
+    assert!(rows
+        .iter()
+        .all(|row| row["model"] == "rhetor-tone-minilm" && row["tone"].is_number()));
 
     let r = run(
         &bin,
