@@ -53,8 +53,9 @@ fn write(path: &Path, text: &str) -> Result<()> {
     super::output::write_file(path, text.as_bytes())
 }
 
-pub fn run(args: BenchArgs) -> Result<i32> {
-    args.runtime.apply();
+/// The suites `--suite` names (manifest names or files; all of the manifest's by default),
+/// less those whose file is missing, which are returned as notes.
+fn select_suites(args: &BenchArgs) -> Result<(Vec<Suite>, Vec<String>)> {
     let manifest = args
         .suites
         .clone()
@@ -87,6 +88,12 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         }
         ok
     });
+    Ok((suites, skipped))
+}
+
+pub fn run(args: BenchArgs) -> Result<i32> {
+    args.runtime.apply();
+    let (suites, skipped) = select_suites(&args)?;
     let mut models = Vec::new();
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();

@@ -63,14 +63,7 @@ pub struct ScoreArgs {
 }
 
 pub fn run(args: ScoreArgs) -> Result<i32> {
-    let inputs = if args.inputs.is_empty() {
-        if std::io::stdin().is_terminal() {
-            anyhow::bail!("no input given: name article files or directories, or pipe text into `rhetor score -` (see `rhetor score --help`)");
-        }
-        vec!["-".to_string()]
-    } else {
-        args.inputs.clone()
-    };
+    let inputs = inputs_or_stdin(&args.inputs)?;
     if args.input == InputMode::Targets {
         return run_targets(&args, &inputs);
     }
@@ -135,22 +128,51 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     }
     rep.into_inner().finish().context("cannot write output")?;
     sink.commit()?;
-    if !args.quiet && !to_terminal {
+    if !args.quiet {
+        summary(
+            &args,
+            to_terminal,
+            (n, articles, failed),
+            explainer.as_ref(),
+        );
+    }
+    Ok(exit)
+}
+
+/// The inputs, or stdin (`-`) when none are named and stdin is not a terminal.
+fn inputs_or_stdin(inputs: &[String]) -> Result<Vec<String>> {
+    if !inputs.is_empty() {
+        return Ok(inputs.to_vec());
+    }
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!("no input given: name article files or directories, or pipe text into `rhetor score -` (see `rhetor score --help`)");
+    }
+    Ok(vec!["-".to_string()])
+}
+
+/// The closing lines on stderr: what was scored (unless the table went to the terminal) and
+/// what `--explain` cost. `counts`: (units scored, articles or lines read, inputs failed).
+fn summary(
+    args: &ScoreArgs,
+    to_terminal: bool,
+    counts: (usize, usize, usize),
+    explainer: Option<&Explainer>,
+) {
+    let (n, articles, failed) = counts;
+    if !to_terminal {
         let what = if args.input == InputMode::Lines {
             "input(s)"
         } else {
             "article(s)"
         };
-        eprintln!(
-            "rhetor: scored {n} units from {articles} {what}{}",
-            if failed > 0 {
-                format!("; {failed} input(s) failed")
-            } else {
-                String::new()
-            }
-        );
+        let failed = if failed > 0 {
+            format!("; {failed} input(s) failed")
+        } else {
+            String::new()
+        };
+        eprintln!("rhetor: scored {n} units from {articles} {what}{failed}");
     }
-    if let (Some(x), false) = (&explainer, args.quiet) {
+    if let Some(x) = explainer {
         let (sentences, spent) = x.cost();
         eprintln!(
             "rhetor: --explain took {:.1} s for {sentences} sentence(s): {:.0} ms per sentence",
@@ -158,7 +180,6 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
             1000.0 * spent.as_secs_f64() / sentences.max(1) as f64
         );
     }
-    Ok(exit)
 }
 
 /// `--input targets`: one row per valid input line with the tone toward its target.
