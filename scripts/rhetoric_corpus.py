@@ -180,7 +180,7 @@ def sentence_rows(rows):
 
 
 def target_rows(rows):
-    """One row per target mention, in the format `rhetor train --method target` reads."""
+    """One row per target mention, in the format `rhetor train target` reads."""
     return [{"id": f"{r['origin']}#{k}", "text": r["text"], "mention": t["mention"],
              "from": t["from"], "to": t["to"], "label": t["tone"]}
             for r in rows for k, t in enumerate(r["targets"])]

@@ -56,10 +56,12 @@ fn small_csv(dir: &Path) -> String {
     path.display().to_string()
 }
 
-fn train(dir: &Path, data: &str, out: &str, extra: &[&str]) -> Run {
+/// `rhetor train METHOD` on `data` into `out`, with `extra` flags.
+fn train(dir: &Path, method: &str, data: &str, out: &str, extra: &[&str]) -> Run {
     let base = root().join("models/all-minilm-l6-v2");
     let mut args = vec![
         "train",
+        method,
         "--quiet",
         "--data",
         data,
@@ -89,12 +91,7 @@ fn linear_training_is_deterministic_and_the_model_scores() {
     let t = tempfile::tempdir().unwrap();
     let data = small_csv(t.path());
     for out in ["m1", "m2"] {
-        let run = train(
-            t.path(),
-            &data,
-            out,
-            &["--method", "linear", "--epochs", "50"],
-        );
+        let run = train(t.path(), "linear", &data, out, &["--epochs", "50"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     assert_eq!(
@@ -135,19 +132,17 @@ fn finetuning_is_deterministic_and_writes_a_small_overlay() {
     let t = tempfile::tempdir().unwrap();
     let data = small_csv(t.path());
     let args = [
-        "--method",
-        "finetune",
-        "--ft-epochs",
+        "--epochs",
         "1",
         "--top-layers",
         "1",
-        "--ft-batch-size",
+        "--batch-size",
         "16",
         "--max-length",
         "32",
     ];
     for out in ["f1", "f2"] {
-        let run = train(t.path(), &data, out, &args);
+        let run = train(t.path(), "finetune", &data, out, &args);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let (a, b) = (t.path().join("f1"), t.path().join("f2"));
@@ -181,10 +176,10 @@ fn bad_training_data_is_named() {
         "text,label\nfine,1\nbroken,notanumber\n",
     )
     .unwrap();
-    let run = train(t.path(), "bad.csv", "m", &["--method", "linear"]);
+    let run = train(t.path(), "linear", "bad.csv", "m", &[]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bad.csv:3"), "{}", run.stderr);
-    let run = train(t.path(), "missing.csv", "m", &["--method", "linear"]);
+    let run = train(t.path(), "linear", "missing.csv", "m", &[]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("missing.csv"), "{}", run.stderr);
     assert!(!t.path().join("m").exists());
@@ -197,14 +192,14 @@ fn an_existing_out_folder_is_refused_and_force_replaces_only_the_model_files() {
     let out = t.path().join("m");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    let args = ["--method", "linear", "--epochs", "20"];
-    let run = train(t.path(), &data, "m", &args);
+    let args = ["--epochs", "20"];
+    let run = train(t.path(), "linear", &data, "m", &args);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
     assert!(!out.join("manifest.json").exists());
     let mut forced = args.to_vec();
     forced.push("--force");
-    let run = train(t.path(), &data, "m", &forced);
+    let run = train(t.path(), "linear", &data, "m", &forced);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(out.join("manifest.json").is_file());
     assert_eq!(
@@ -217,4 +212,16 @@ fn an_existing_out_folder_is_refused_and_force_replaces_only_the_model_files() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
         .collect();
     assert!(debris.is_empty(), "no staging folder is left behind");
+}
+
+#[test]
+fn each_method_takes_only_its_own_flags() {
+    let t = tempfile::tempdir().unwrap();
+    let data = small_csv(t.path());
+    let run = train(t.path(), "linear", &data, "m", &["--contrast-weight", "2"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--contrast-weight"), "{}", run.stderr);
+    let help = rhetor(&["train", "target", "--help"], None, t.path());
+    assert!(help.stdout.contains("--contrast-weight") && !help.stdout.contains("--label-scale"));
+    assert!(!t.path().join("m").exists());
 }
