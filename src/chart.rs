@@ -10,7 +10,10 @@ use crate::row::{Phrase, Row};
 
 /// One actor's line: `(period index, stat)` points.
 pub struct Series {
+    /// The actor's id.
     pub actor: String,
+    /// The actor's cells in period order, each with its index in [`Chart::periods`]; periods
+    /// where the plotted measure has no value are left out.
     pub points: Vec<(usize, Stat)>,
 }
 
@@ -20,8 +23,11 @@ pub struct EvidenceLine {
     /// The plotted quantity of this sentence (its tone, the tone toward the target, or its
     /// axis score).
     pub value: f32,
+    /// The sentence.
     pub text: String,
+    /// The id of the sentence's article.
     pub article: String,
+    /// The article's date, `YYYY-MM-DD`.
     pub date: String,
     /// The phrases that moved the sentence's tone (rows scored with `--explain`).
     pub phrases: Vec<Phrase>,
@@ -101,7 +107,9 @@ impl Metric {
 /// --axis`) with its confidence band.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Measure {
+    /// A built-in metric: the tone or a quad share.
     Metric(Metric),
+    /// The mean of the axis with this name, as the rows' `axes` name it.
     Axis(String),
 }
 
@@ -162,10 +170,13 @@ impl Measure {
 
 /// What a chart shows.
 pub struct Chart {
+    /// Whose rhetoric each series shows: the actor's as speaker, or that toward it as target.
     pub by: By,
     /// The plotted value.
     pub measure: Measure,
+    /// The x axis: every period label from the first to the last dated sentence, in order.
     pub periods: Vec<String>,
+    /// One line per charted actor (at most eight), in legend order.
     pub series: Vec<Series>,
     /// Dyad totals over all periods: (speaker, target, sentences, mean tone).
     pub dyads: Vec<(String, String, usize, f64)>,

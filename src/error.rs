@@ -7,28 +7,66 @@ use std::path::PathBuf;
 /// others from being scored.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The input exists but could not be read (permissions, a device or read error).
     #[error("{source_name}: cannot read: {error}")]
     Io {
+        /// The input: a path or `-` for stdin.
         source_name: String,
+        /// The I/O error that stopped the read.
         #[source]
         error: std::io::Error,
     },
+    /// The path does not exist.
     #[error("{source_name}: not found (check the path)")]
-    NotFound { source_name: String },
+    NotFound {
+        /// The path as given.
+        source_name: String,
+    },
+    /// The input is not UTF-8 (a leading byte-order mark is allowed and skipped).
     #[error("{source_name}: invalid UTF-8 at byte {offset}; convert the file to UTF-8 (e.g. `iconv -t UTF-8`)")]
-    InvalidUtf8 { source_name: String, offset: usize },
+    InvalidUtf8 {
+        /// The input: a path, `path:line` for a JSONL line, or `-` for stdin.
+        source_name: String,
+        /// Byte offset of the first invalid byte, in the file (after any byte-order mark) or
+        /// in the JSONL line.
+        offset: usize,
+    },
+    /// The input holds a NUL byte, so it is taken for a binary file and skipped.
     #[error("{source_name}: looks like a binary file (NUL byte at {offset}); give rhetor plain-text articles or JSONL")]
-    Binary { source_name: String, offset: usize },
+    Binary {
+        /// The input: a path, `path:line` for a JSONL line, or `-` for stdin.
+        source_name: String,
+        /// Byte offset of the first NUL byte, in the file or in the JSONL line.
+        offset: usize,
+    },
+    /// Nothing to score: an article with no text (after any date header), a JSONL article
+    /// with a blank `text`, or a directory with no files.
     #[error("{source_name}: the article is empty (no text to score)")]
-    Empty { source_name: String },
+    Empty {
+        /// The input: a path, `path:line` for a JSONL line, `-` for stdin, or a directory
+        /// followed by `(directory with no files)`.
+        source_name: String,
+    },
+    /// A date (a text article's `date` header or a JSONL `date`) that is not a valid
+    /// `YYYY-MM-DD` day.
     #[error("{source_name}: bad date {value:?}: {reason}; write dates as YYYY-MM-DD")]
     BadDate {
+        /// The input: a path, `path:line` for a JSONL line, or `-` for stdin.
         source_name: String,
+        /// The date as written.
         value: String,
+        /// Why it is not a date (the date parser's message).
         reason: String,
     },
+    /// A JSONL line that is not an article (or, with `--input targets`, a target) object, or a
+    /// target whose span or mention does not fit its text.
     #[error("{source_name}: malformed JSONL: {reason}")]
-    Json { source_name: String, reason: String },
+    Json {
+        /// The bad line, as `path:line`.
+        source_name: String,
+        /// What is wrong with the line and what it should hold.
+        reason: String,
+    },
 }
 
 impl InputError {
@@ -110,29 +148,52 @@ impl std::fmt::Display for Hint {
 /// Errors about a model folder or the runtime behind it. These are setup errors (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// No model folder has this name in the models folders, or the path given is not a folder.
     #[error("model {name:?} not found; looked in: {searched}. Run `rhetor models` to list installed models, or `scripts/setup.sh` to install the base encoder")]
-    NotFound { name: String, searched: String },
+    NotFound {
+        /// The `--model` value as given: a model name or a path.
+        name: String,
+        /// The folders searched, comma-separated, or the path followed by `(no such folder)`.
+        searched: String,
+    },
+    /// A file the model needs is absent from its folder.
     #[error("model folder {dir}: missing file {file}; {hint}")]
     MissingFile {
+        /// The folder that should hold the file: a model, the base encoder or the VADER lexicon.
         dir: PathBuf,
+        /// The missing file's name within `dir`.
         file: String,
+        /// What to do about it.
         hint: Hint,
     },
+    /// A model file is present but cannot be used: unreadable, not parseable, or not matching
+    /// its manifest (e.g. a sha256 that differs).
     #[error("model file {path}: {reason}; {hint}")]
     Corrupt {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         reason: String,
+        /// What to do about it.
         hint: Hint,
     },
+    /// The installed base encoder's weights are not the ones the model's head was trained on.
     #[error("model {name}: base encoder mismatch: {path} has sha256 {found}, the model was trained on {expected}; run `scripts/setup.sh` to reinstall the base")]
     BaseMismatch {
+        /// The model's name, from its manifest.
         name: String,
+        /// The base encoder's weights file (`model.safetensors`).
         path: PathBuf,
+        /// The weights' sha256 (hex) recorded in the model's manifest.
         expected: String,
+        /// The sha256 (hex) of the installed weights.
         found: String,
     },
+    /// The libtorch runtime failed (loading weights or running the network); holds its message.
     #[error("the torch runtime failed: {0}")]
     Torch(String),
+    /// A model or its input is inconsistent (a layer the encoder does not have, an axis whose
+    /// two poles embed to the same point, an input of the wrong shape); holds the whole message.
     #[error("{0}")]
     Invalid(String),
 }
@@ -146,16 +207,24 @@ impl From<tch::TchError> for ModelError {
 /// Errors while reading labeled data for training or benchmarks.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// A data file or suite manifest could not be read.
     #[error("{path}: cannot read: {error}; {hint}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error that stopped the read.
         error: std::io::Error,
+        /// What to do about it.
         hint: Hint,
     },
+    /// A line of a data file, or a suite manifest, could not be parsed.
     #[error("{path}:{line}: {reason}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The line number, from 1; 0 when the whole file is at fault (a suite manifest).
         line: usize,
+        /// What is wrong.
         reason: String,
     },
 }
@@ -163,16 +232,24 @@ pub enum DataError {
 /// Errors of `rhetor train`.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// The labeled data could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The base encoder or a model could not be loaded.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A file or folder could not be read or written: the model being written, its staging
+    /// folder, or the base encoder's weights being hashed.
     #[error("{path}: {error}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         error: std::io::Error,
     },
+    /// Training cannot go on (e.g. no training examples, or none with a numeric rating for the
+    /// tone regression); holds the whole message.
     #[error("{0}")]
     Invalid(String),
 }

@@ -13,7 +13,9 @@
 //! [`Pipeline`] is the front door: load the models once, then score text, articles or
 //! sentences into the rows `rhetor score` writes. [`score`] drives stages 1–4 across
 //! articles in chunks; [`train`] fits the tone heads that
-//! [`model`] loads; [`bench`] runs models over labeled suites.
+//! [`model`] loads; [`bench`](mod@bench) runs models over labeled suites.
+
+#![warn(missing_docs)]
 
 pub mod aggregate;
 pub mod attribute;

@@ -58,7 +58,8 @@ pub fn confusion(truth: &[Label], pred: &[Label]) -> [[usize; 3]; 3] {
     m
 }
 
-pub fn accuracy(truth: &[Label], pred: &[Label]) -> f64 {
+/// Share of predictions equal to the truth, in [0, 1]; 0 when there is no truth.
+pub(crate) fn accuracy(truth: &[Label], pred: &[Label]) -> f64 {
     if truth.is_empty() {
         return 0.0;
     }

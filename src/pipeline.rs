@@ -31,18 +31,25 @@ use crate::segment::Span;
 /// Why a pipeline could not be built or could not score.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The tone or target model could not be loaded.
     #[error("cannot load model {name}: {source}")]
     Model {
+        /// The model as set on the builder (or the default): a name, a folder or `vader`.
         name: String,
+        /// Why it could not be loaded.
         #[source]
         source: ModelError,
     },
+    /// The actor registry file given to [`PipelineBuilder::actors`] could not be read or parsed.
     #[error(transparent)]
     Actors(#[from] RegistryError),
+    /// The text given to [`Pipeline::score_text`] is not an article (e.g. empty, or a bad date).
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A model failed while scoring.
     #[error(transparent)]
     Score(#[from] ScoreError),
+    /// An axis file given to [`PipelineBuilder::axis`] could not be read, parsed or embedded.
     #[error(transparent)]
     Axis(#[from] AxisError),
 }

@@ -17,9 +17,11 @@ pub(crate) fn round4(x: f32) -> f32 {
 /// Article fields of a row; absent in `--input lines` rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArticleFields {
+    /// The article's id (see [`crate::ingest::Article::id`]).
     pub article: String,
     /// `null` for an undated article.
     pub date: Option<NaiveDate>,
+    /// The article's headline, if it has one (omitted from JSON when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -27,17 +29,25 @@ pub struct ArticleFields {
 /// One scored unit: the JSONL row of `rhetor score`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
+    /// The article the unit belongs to, its fields at the top level of the JSON row; `None`
+    /// in `--input lines` rows.
     #[serde(flatten)]
     pub article: Option<ArticleFields>,
+    /// Where the article came from: a path, `path:line` for JSONL, or `-` for stdin.
     pub source: String,
     /// Sentence index within the article (line number from 0 in lines mode).
     pub index: usize,
     /// Character offsets (Unicode scalar values, end exclusive) into the article text.
     pub start: usize,
+    /// Character offset just past the unit's end (exclusive).
     pub end: usize,
+    /// The sentence (or line) as scored.
     pub text: String,
+    /// Tone in [-1, 1]: -1 hostile, 0 neutral, 1 warm.
     pub tone: f32,
+    /// The class of `tone`: negative, neutral or positive.
     pub label: Label,
+    /// The probability of each class (for VADER, its neg/neu/pos proportions).
     pub probs: Probs,
     /// The CAMEO QuadClass of the sentence (models with a quad head).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,7 +55,9 @@ pub struct Row {
     /// The five quad class probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quad_probs: Option<QuadProbs>,
+    /// The name of the model that scored the unit.
     pub model: String,
+    /// The unit had more tokens than the model's maximum length; the tail was not scored.
     pub truncated: bool,
     /// Who speaks and who is spoken of (article rows only).
     #[serde(flatten)]
@@ -63,9 +75,13 @@ pub struct Row {
 /// (negative: the phrase pulled the tone towards hostile).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phrase {
+    /// The phrase as written.
     pub text: String,
+    /// Character offset in the row's `text` where the phrase starts.
     pub start: usize,
+    /// Character offset in the row's `text` just past the phrase's end.
     pub end: usize,
+    /// The sentence's tone minus its tone without the phrase, in [-2, 2].
     pub effect: f32,
 }
 
@@ -74,10 +90,15 @@ pub struct Phrase {
 /// "material_conflict":…, "none":…}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QuadProbs {
+    /// P([`Quad::VerbalCooperation`]): statements, appeals, consultations, diplomacy.
     pub verbal_cooperation: f32,
+    /// P([`Quad::MaterialCooperation`]): material cooperation, aid, yielding.
     pub material_cooperation: f32,
+    /// P([`Quad::VerbalConflict`]): demands, disapproval, rejection, threats.
     pub verbal_conflict: f32,
+    /// P([`Quad::MaterialConflict`]): protests, force posture, coercion, assault, fighting.
     pub material_conflict: f32,
+    /// P([`Quad::None`]): no interaction between actors.
     pub none: f32,
 }
 
@@ -97,9 +118,13 @@ impl QuadProbs {
 /// Speaker, targets (with the tone toward each) and mentions of a sentence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowAttribution {
+    /// Registry id of the actor who speaks; `null` when no speaker is found.
     pub speaker: Option<String>,
+    /// The actors spoken of (every actor mentioned but the speaker and news agencies), in
+    /// order of first mention, each with the tone toward it.
     #[serde(default)]
     pub targets: Vec<TargetTone>,
+    /// Every actor mention in the sentence, in reading order.
     #[serde(default)]
     pub mentions: Vec<crate::attribute::Mention>,
 }
@@ -108,9 +133,13 @@ pub struct RowAttribution {
 /// sentence's own tone (`"source": "sentence"`) when no target model is used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetTone {
+    /// Registry id of the target actor.
     pub actor: String,
+    /// Tone toward the target in [-1, 1]: -1 hostile, 1 warm.
     pub tone: f32,
+    /// The class of `tone`.
     pub label: Label,
+    /// The name of the target model that scored it, or `sentence`.
     #[serde(default = "sentence_source")]
     pub source: String,
 }
@@ -122,6 +151,7 @@ fn sentence_source() -> String {
 /// Score rows read back, and what could not be read.
 #[derive(Debug, Default)]
 pub struct RowsRead {
+    /// The rows read, in input order.
     pub rows: Vec<Row>,
     /// One message per input or line that could not be read (`FILE:LINE: reason`).
     pub errors: Vec<String>,

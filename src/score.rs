@@ -342,10 +342,14 @@ fn target_tones(tm: &dyn ToneModel, chunk: &[Unit]) -> Result<Vec<Vec<Option<Ton
     Ok(per)
 }
 
+/// Why scoring stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
+    /// A model (tone, target, explanation or axis) failed on a chunk of sentences.
     #[error(transparent)]
     Model(ModelError),
+    /// The row sink ([`Emit`]) failed, e.g. a closed pipe or a full disk; no more rows are
+    /// scored.
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
 }

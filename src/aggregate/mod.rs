@@ -15,13 +15,19 @@ use crate::model::{Label, Quad};
 use crate::report::csv_field;
 use crate::row::Row;
 
+/// The length of the periods sentences are grouped into, by their article's date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Period {
+    /// One calendar day (`2024-12-29`).
     Day,
+    /// One ISO 8601 week, Monday to Sunday, labeled with its ISO year (`2024-W52`).
     Week,
+    /// One calendar month (`2024-12`).
     Month,
+    /// One calendar quarter, January–March being Q1 (`2024-Q4`).
     Quarter,
+    /// One calendar year (`2024`).
     Year,
 }
 
@@ -42,6 +48,7 @@ impl Period {
     }
 }
 
+/// Which rhetoric a cell aggregates: an actor's own, the rhetoric aimed at it, or a pair's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
@@ -54,24 +61,35 @@ pub enum By {
     Dyad,
 }
 
+/// What counts once in a cell's statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Weight {
+    /// Every sentence counts once, so an article with many sentences weighs more.
     Sentence,
+    /// Every article counts once, by the mean of its sentences in the cell.
     Article,
 }
 
 /// One aggregate cell (numbers rounded to 4 decimals).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stat {
+    /// Which aggregate the cell belongs to.
     pub by: By,
     /// The actor (speaker or target), or `speaker->target` for a dyad.
     pub actor: String,
+    /// The speaking actor, for speaker and dyad cells; `None` for target cells.
     pub speaker: Option<String>,
+    /// The targeted actor, for target and dyad cells; `None` for speaker cells.
     pub target: Option<String>,
+    /// The period's label, as [`Period::key`] gives it (e.g. `2024-12`).
     pub period: String,
+    /// How many sentences fall in the cell.
     pub sentences: usize,
+    /// How many distinct articles those sentences come from.
     pub articles: usize,
+    /// Mean tone of the units (sentences, or articles' means with `--weight article`), −1 … +1;
+    /// for target and dyad cells the tone toward the target.
     pub mean_tone: f64,
     /// Standard deviation of the units' tones; `None` (null, an empty CSV cell) when the
     /// cell has a single unit (sentence, or article with `--weight article`).
@@ -79,8 +97,12 @@ pub struct Stat {
     /// 95 % confidence interval of the mean (Student t); `None` for a single unit, where a
     /// zero-width interval would claim certainty the data cannot give.
     pub ci_low: Option<f64>,
+    /// Upper bound of that interval; `None` for a single unit.
     pub ci_high: Option<f64>,
+    /// Share of the cell's sentences labeled negative (toward the target, for target and dyad
+    /// cells), 0 … 1; with `--weight article`, the mean of the articles' shares.
     pub share_negative: f64,
+    /// Share of the cell's sentences labeled positive, 0 … 1, counted as `share_negative`.
     pub share_positive: f64,
     /// Shares of the quad classes among the cell's sentences that have one (GDELT-style
     /// QuadClass shares); absent when the rows carry no quad (e.g. VADER rows).
@@ -95,10 +117,15 @@ pub struct Stat {
 /// The statistics of one axis in a cell (rounded to 4 decimals).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AxisStat {
+    /// Mean axis score of the units (−1 and +1 are the means of the low and high anchors;
+    /// scores can lie beyond).
     pub mean: f64,
     /// `None` for a single unit, as for the tone.
     pub sd: Option<f64>,
+    /// Lower bound of the 95 % confidence interval of the mean (Student t); `None` for a
+    /// single unit.
     pub ci_low: Option<f64>,
+    /// Upper bound of that interval; `None` for a single unit.
     pub ci_high: Option<f64>,
 }
 
@@ -127,10 +154,16 @@ fn r4(x: f64) -> f64 {
 /// Shares of the five quad classes in a cell (they sum to 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct QuadShares {
+    /// Share of verbal cooperation (CAMEO roots 01–05), 0 … 1.
     pub verbal_cooperation: f64,
+    /// Share of material cooperation (CAMEO roots 06–08), 0 … 1.
     pub material_cooperation: f64,
+    /// Share of verbal conflict (CAMEO roots 09–13), 0 … 1.
     pub verbal_conflict: f64,
+    /// Share of material conflict (CAMEO roots 14–20), 0 … 1.
     pub material_conflict: f64,
+    /// Share of sentences that report no interaction between actors, 0 … 1 (the CSV's
+    /// `share_no_event`).
     pub none: f64,
 }
 

@@ -14,17 +14,28 @@ use registry::{Kind, Registry};
 /// One actor mention, with character offsets relative to its sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mention {
+    /// Registry id of the actor mentioned (e.g. `kim-jong-un`).
     pub actor: String,
+    /// Character (not byte) offset in the sentence where the mention starts.
     pub start: usize,
+    /// Character offset in the sentence just past the mention's end.
     pub end: usize,
+    /// The mention as written: an alias, title, demonym or metonym, or the "He"/"She" that
+    /// refers back to a person.
     pub text: String,
 }
 
 /// Speaker, targets and mentions of one sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attribution {
+    /// Registry id of the actor who speaks, if a reporting verb, quote or "according to"
+    /// resolves to one; never a news agency.
     pub speaker: Option<String>,
+    /// Registry ids of the actors spoken of: every actor mentioned except the speaker and news
+    /// agencies, once each, in order of first mention.
     pub targets: Vec<String>,
+    /// Every actor mention in reading order; a sentence opening with "He"/"She" starts with
+    /// the most recent person.
     pub mentions: Vec<Mention>,
 }
 

@@ -9,30 +9,46 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// A person; the only kind a later "he"/"she" can refer to.
     Person,
+    /// A country or its government.
     State,
+    /// A formal organisation: an alliance, an international body or a party (`nato`,
+    /// `united-nations`, `workers-party-of-korea`).
     Organisation,
+    /// A group that is not a formal organisation, such as a movement or an armed group.
     Group,
     /// A news agency or outlet: a source of reports, never a speaker.
     Agency,
 }
 
+/// One `[[actor]]` table of the registry: an actor and the words that mention it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actor {
+    /// Stable kebab-case id (`kim-jong-un`), written in output rows; a file's actor with the
+    /// id of a bundled one replaces it.
     pub id: String,
+    /// Display name (`Kim Jong Un`).
     pub name: String,
+    /// What kind of actor; news agencies are sources, never speakers.
     pub kind: Kind,
+    /// Names that always mean this actor: case-sensitive, whole words, a possessive allowed.
+    /// At least one is required.
     #[serde(default)]
     pub aliases: Vec<String>,
     /// Ambiguous short names, used only in texts that also use one of `aliases`.
     #[serde(default)]
     pub short: Vec<String>,
+    /// Descriptions that stand for the actor (`North Korean leader`); matched like aliases.
     #[serde(default)]
     pub titles: Vec<String>,
+    /// Adjectives that mention a state (`North Korean` in "North Korean soldiers").
     #[serde(default)]
     pub demonyms: Vec<String>,
+    /// Places or institutions that stand for the actor (`Pyongyang`, `the Kremlin`).
     #[serde(default)]
     pub metonyms: Vec<String>,
+    /// Id of the state or organisation a person belongs to (`north-korea`).
     #[serde(default)]
     pub affiliation: Option<String>,
 }
@@ -46,17 +62,31 @@ struct File {
 /// All known actors.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    pub actors: Vec<Actor>,
+    /// The actors in file order (bundled ones first, then those a file adds).
+    pub(crate) actors: Vec<Actor>,
 }
 
+/// Why an actor registry file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The file could not be read.
     #[error("{path}: cannot read the actor registry: {error}")]
-    Io { path: String, error: std::io::Error },
+    Io {
+        /// The registry file, as given.
+        path: String,
+        /// The read error.
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML of `[[actor]]` tables, or an actor lacks an id or an alias.
     #[error(
         "{path}: invalid actor registry: {reason}; see the format in src/attribute/actors.toml"
     )]
-    Parse { path: String, reason: String },
+    Parse {
+        /// The registry file, as given (`actors.toml (bundled)` for the bundled one).
+        path: String,
+        /// What is wrong: the TOML error or the actor missing an id or alias.
+        reason: String,
+    },
 }
 
 const BUNDLED: &str = include_str!("actors.toml");
@@ -67,7 +97,8 @@ impl Registry {
         Self::parse("actors.toml (bundled)", BUNDLED).unwrap_or_default()
     }
 
-    pub fn parse(name: &str, text: &str) -> Result<Registry, RegistryError> {
+    /// Parses registry TOML; `name` names the source in errors.
+    pub(crate) fn parse(name: &str, text: &str) -> Result<Registry, RegistryError> {
         let f: File = toml::from_str(text).map_err(|e| RegistryError::Parse {
             path: name.into(),
             reason: e.to_string(),
@@ -100,6 +131,7 @@ impl Registry {
         Ok(reg)
     }
 
+    /// The actor with registry id `id`.
     pub fn get(&self, id: &str) -> Option<&Actor> {
         self.actors.iter().find(|a| a.id == id)
     }

@@ -17,16 +17,24 @@ use suite::Suite;
 /// Rows scored per call to a model.
 pub const CHUNK: usize = 2048;
 
+/// The machine a bench ran on and the versions it ran, so that speeds can be compared.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
+    /// CPU model name from `/proc/cpuinfo`, or `unknown`.
     pub cpu: String,
+    /// CPUs this process may use (available parallelism; 1 when unknown).
     pub cores: usize,
+    /// Operating system and architecture, e.g. `linux-x86_64`.
     pub os: String,
+    /// The rhetor version (the crate's).
     pub rhetor: String,
+    /// The libtorch version rhetor was built against (`RHETOR_LIBTORCH_VERSION` at build
+    /// time), or `unknown`.
     pub libtorch: String,
 }
 
 impl Machine {
+    /// Describes this machine and build; what cannot be read is `unknown`.
     pub fn detect() -> Machine {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -67,37 +75,68 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// Results of one model on one suite.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The suite's name.
     pub suite: String,
+    /// The model's name as it reports it (e.g. `NAME+int8` for a quantized run).
     pub model: String,
+    /// Rows of the suite scored (every labeled row).
     pub rows: usize,
+    /// Rows with a numeric gold tone (a rating), over which Pearson and Spearman are computed.
     pub rated_rows: usize,
+    /// Pearson r between the model's tone and the gold tone, over rows that have a gold tone;
+    /// `None` with fewer than 2 such rows or when either side is constant.
     pub pearson: Option<f64>,
+    /// Spearman rank correlation between the model's tone and the gold tone, over the same
+    /// rows as `pearson`.
     pub spearman: Option<f64>,
+    /// Share of rows whose predicted class (negative, neutral, positive) is the gold class,
+    /// 0 … 1.
     pub accuracy: f64,
+    /// F1 averaged over the three classes (those present in the gold or predicted labels),
+    /// 0 … 1.
     pub macro_f1: f64,
+    /// Expected calibration error of the top-class probability, with 10 equal-width bins;
+    /// 0 is perfectly calibrated.
     pub ece: f64,
     /// Rows = truth, columns = prediction: negative, neutral, positive.
     pub confusion: [[usize; 3]; 3],
+    /// Wall-clock seconds spent in the model's scoring calls (reading the suite excluded).
     pub seconds: f64,
+    /// Rows scored per second of `seconds`.
     pub sentences_per_sec: f64,
+    /// Model tokens per second of `seconds`; `None` for a model without a tokenizer (VADER).
     pub tokens_per_sec: Option<f64>,
+    /// Median time of one batch (between two progress reports of the model, one per batch
+    /// for a transformer), in milliseconds; `None` when the model reported no progress.
     pub batch_p50_ms: Option<f64>,
+    /// 95th percentile of that batch time, in milliseconds; `None` as for `batch_p50_ms`.
     pub batch_p95_ms: Option<f64>,
 }
 
+/// A benched model and how long it took to load.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelInfo {
+    /// The model's name as it reports it.
     pub name: String,
+    /// Wall-clock seconds to load the model, ready to score.
     pub load_seconds: f64,
 }
 
+/// A whole bench run: the machine, the models, and one outcome per model and suite.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The machine and versions the bench ran on.
     pub machine: Machine,
+    /// The models, in the order they were loaded.
     pub models: Vec<ModelInfo>,
+    /// One result per model and suite that ran.
     pub outcomes: Vec<Outcome>,
+    /// Suites not run (their file is missing) or failed with a model, each with the reason in
+    /// parentheses.
     pub skipped: Vec<String>,
+    /// Peak resident memory of the bench process, in MiB ([`peak_rss_mib`]); `None` off Linux.
     pub peak_rss_mib: Option<f64>,
+    /// Gold classes from ratings are neutral when |tone| is below this (tone on −1 … +1).
     pub neutral_band: f32,
 }
 
@@ -109,10 +148,13 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[k.min(sorted.len() - 1)])
 }
 
+/// Why a model could not be benched on a suite.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
+    /// The suite's file could not be read, or a row of it could not be parsed.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The model failed to score the suite's sentences.
     #[error(transparent)]
     Model(#[from] ModelError),
     /// A suite without a single labeled row: its metrics would be meaningless.
@@ -286,6 +328,8 @@ impl Report {
         out
     }
 
+    /// The context of the table, one fact a line: machine and versions, each model's load
+    /// time, peak memory, how gold classes come from ratings, and the skipped suites.
     pub fn footer(&self) -> String {
         let mut s = format!(
             "machine: {} ({} cores), {}; rhetor {}, libtorch {}\n",
@@ -311,6 +355,7 @@ impl Report {
         s
     }
 
+    /// The report as a Markdown document: a title, the table and the footer.
     pub fn markdown(&self) -> String {
         format!(
             "# rhetor bench\n\n{}\n```\n{}```\n",

@@ -12,16 +12,23 @@ use crate::error::{DataError, Hint};
 /// One suite: where and how to read it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Suite {
+    /// The name `--suite` selects and reports show.
     pub name: String,
+    /// How the file is laid out ([`Format::Auto`] guesses it).
     pub format: Format,
+    /// The labeled file (a relative path in a manifest is taken from the manifest's folder).
     pub path: PathBuf,
+    /// The column holding the sentence, for CSV, TSV and JSONL files [default: `text`].
     #[serde(default = "text_col")]
     pub text_column: String,
+    /// The column holding the label (a number or a class word), for CSV, TSV and JSONL files
+    /// [default: `label`].
     #[serde(default = "label_col")]
     pub label_column: String,
     /// Numeric labels are divided by this to give a tone in [-1, 1].
     #[serde(default = "one")]
     pub scale: f32,
+    /// What the suite holds and where it comes from, for people reading the manifest.
     #[serde(default)]
     pub description: String,
 }

@@ -51,9 +51,11 @@ pub struct Article {
     pub source: String,
     /// Publication date; `None` means undated.
     pub date: Option<NaiveDate>,
+    /// The headline, if any (the JSONL `title`; text files and lines have none).
     pub title: Option<String>,
     /// The body; sentence offsets point into this string (in chars).
     pub text: String,
+    /// Whether the body is prose to segment or one unit per line.
     pub layout: Layout,
 }
 
@@ -61,7 +63,9 @@ pub struct Article {
 /// notes on what was skipped or renamed (not failures).
 #[derive(Debug, Default)]
 pub struct Ingested {
+    /// The articles read, in input order.
     pub articles: Vec<Article>,
+    /// One error per input (file, directory entry, `file:line`) that could not be read.
     pub errors: Vec<InputError>,
     /// Skipped directory entries (dead links, FIFOs, symlink loops) and disambiguated ids.
     pub notes: Vec<String>,
@@ -70,6 +74,7 @@ pub struct Ingested {
 /// What reading the inputs yields, one item at a time and in input order.
 #[derive(Debug)]
 pub enum Item {
+    /// An article read, its id already unique within the run.
     Article(Article),
     /// An input (file, directory entry, `file:line`) that could not be read; the others go on.
     Error(InputError),

@@ -8,11 +8,17 @@ use crate::error::InputError;
 /// One target to score from `--input targets`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetInput {
+    /// The input it came from: a path or `-` for stdin.
     pub source: String,
+    /// Its line in the input, from 0 (blank lines count).
     pub index: usize,
+    /// The line's `id` (a string, or a number written as text), if it has one.
     pub id: Option<String>,
+    /// The sentence that mentions the target.
     pub text: String,
+    /// Character offset in `text` where the target's mention starts.
     pub from: usize,
+    /// Character offset in `text` just past the mention's end (`from < to`).
     pub to: usize,
 }
 

@@ -34,8 +34,10 @@ pub struct AxisSpec {
     pub low: String,
     /// What +1 means (e.g. "threat").
     pub high: String,
-    pub low_anchors: Vec<String>,
-    pub high_anchors: Vec<String>,
+    /// Phrases typical of the low (−1) pole; at least two non-empty ones.
+    pub(crate) low_anchors: Vec<String>,
+    /// Phrases typical of the high (+1) pole; at least two non-empty ones.
+    pub(crate) high_anchors: Vec<String>,
     /// Sentence encoder (model folder name or path) [default: all-minilm-l6-v2].
     #[serde(default)]
     pub encoder: Option<String>,
@@ -44,24 +46,42 @@ pub struct AxisSpec {
 /// A problem with an axis file.
 #[derive(Debug, thiserror::Error)]
 pub enum AxisError {
+    /// The file could not be read.
     #[error("cannot read axis file {path}: {source}")]
     Read {
+        /// The axis file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not valid TOML or has missing, mistyped or unknown fields.
     #[error("axis file {path} is not valid: {source}\n  see data/axes/README.md for the format")]
     Parse {
+        /// The axis file.
         path: PathBuf,
+        /// The TOML error, with its position.
         #[source]
         source: toml::de::Error,
     },
+    /// The file parses but breaks a rule: a name that is not column-safe or repeats another
+    /// axis's, or fewer than two non-empty anchors for a pole.
     #[error("axis file {path}: {reason}")]
-    Invalid { path: PathBuf, reason: String },
+    Invalid {
+        /// The axis file.
+        path: PathBuf,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The file's sentence encoder could not be loaded or could not embed the anchors, or the
+    /// two poles' anchors embed to the same point.
     #[error("axis file {path}: cannot embed with encoder {encoder}: {source}")]
     Encoder {
+        /// The axis file.
         path: PathBuf,
+        /// The encoder as the file names it (or the default).
         encoder: String,
+        /// The model error.
         #[source]
         source: Box<ModelError>,
     },
@@ -111,7 +131,8 @@ impl AxisSpec {
 /// One axis ready to score: its unit direction scaled so the anchors' means sit at ±1.
 #[derive(Debug)]
 pub struct Axis {
-    pub spec: AxisSpec,
+    /// The axis file it was built from.
+    pub(crate) spec: AxisSpec,
     /// `d / (|d|² / 2)`, `[dim]`.
     direction: Tensor,
     /// `(h + l) / 2 · direction`: subtracted from `e · direction`.

@@ -178,7 +178,9 @@ fn ln<'a>(p: impl Borrow<nn::Path<'a>>, dim: i64) -> nn::LayerNorm {
 type Observer<'a> = &'a mut dyn FnMut(usize, &Tensor);
 
 impl Bert {
-    pub fn new<'a>(p: impl Borrow<nn::Path<'a>>, c: &BertConfig) -> Bert {
+    /// The layers, with variables created under `p` as the checkpoint names them (weights are
+    /// loaded into the var store afterwards).
+    pub(crate) fn new<'a>(p: impl Borrow<nn::Path<'a>>, c: &BertConfig) -> Bert {
         let p = p.borrow();
         let e = p / "embeddings";
         let h = c.hidden_size;

@@ -14,11 +14,15 @@ use crate::error::{Hint, ModelError};
 
 /// A BERT encoder with its weights.
 pub struct Encoder {
-    pub vs: nn::VarStore,
+    /// The weights (frozen after loading; fine-tuning unfreezes them).
+    pub(crate) vs: nn::VarStore,
+    /// The BERT layers.
     pub model: Bert,
     /// Return every layer's output from [`Encoder::hidden_states`], not only the last.
     pub all_layers: bool,
-    pub config: BertConfig,
+    /// The base's `config.json`, as [`read_config`] reads it.
+    pub(crate) config: BertConfig,
+    /// The folder it was loaded from (the installed base).
     pub dir: PathBuf,
 }
 
@@ -101,11 +105,13 @@ impl Encoder {
         })
     }
 
-    pub fn hidden_size(&self) -> i64 {
+    /// Width of each token's hidden state (384 for all-MiniLM-L6-v2).
+    pub(crate) fn hidden_size(&self) -> i64 {
         self.config.hidden_size
     }
 
-    pub fn num_layers(&self) -> i64 {
+    /// Number of transformer layers (6 for all-MiniLM-L6-v2).
+    pub(crate) fn num_layers(&self) -> i64 {
         self.config.num_hidden_layers
     }
 

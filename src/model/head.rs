@@ -22,10 +22,14 @@ fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<(), ModelError> {
 /// Linear tone regression + 3-class softmax over a `dim`-sized feature vector, and optionally a
 /// 5-class quad softmax.
 pub struct LinearHead {
-    pub vs: nn::VarStore,
-    pub tone: nn::Linear,
-    pub class: nn::Linear,
-    pub quad: Option<nn::Linear>,
+    /// The weights; variables `tone.*`, `class.*` and `quad.*`.
+    pub(crate) vs: nn::VarStore,
+    /// Tone regression, `dim → 1`.
+    pub(crate) tone: nn::Linear,
+    /// Class logits, `dim → 3`.
+    pub(crate) class: nn::Linear,
+    /// Quad logits, `dim → 5`, when the head has a quad classifier.
+    pub(crate) quad: Option<nn::Linear>,
 }
 
 /// What a head computes for a batch of features.
@@ -65,6 +69,7 @@ impl LinearHead {
         Ok(head)
     }
 
+    /// Writes the weights to `path` (safetensors).
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         self.vs.save(path).map_err(ModelError::from)
     }
@@ -86,20 +91,25 @@ pub fn probabilities(logits: &Tensor, temperature: f64) -> Tensor {
 
 /// One hidden layer (GELU) then 4 outputs: tone and 3 class logits.
 pub struct MlpHead {
-    pub vs: nn::VarStore,
-    pub fc1: nn::Linear,
-    pub fc2: nn::Linear,
+    /// The weights; variables `fc1.*` and `fc2.*`.
+    pub(crate) vs: nn::VarStore,
+    /// Hidden layer, `dim → hidden`.
+    pub(crate) fc1: nn::Linear,
+    /// Output layer, `hidden → 4` (tone, then the 3 class logits).
+    pub(crate) fc2: nn::Linear,
 }
 
 impl MlpHead {
-    pub fn new(dim: i64, hidden: i64) -> Self {
+    /// A freshly initialised head for training.
+    pub(crate) fn new(dim: i64, hidden: i64) -> Self {
         let vs = nn::VarStore::new(Device::Cpu);
         let fc1 = nn::linear(vs.root() / "fc1", dim, hidden, Default::default());
         let fc2 = nn::linear(vs.root() / "fc2", hidden, 4, Default::default());
         MlpHead { vs, fc1, fc2 }
     }
 
-    pub fn load(path: &Path, dim: i64, hidden: i64) -> Result<Self, ModelError> {
+    /// Loads trained weights; the sizes must match `dim` and `hidden`.
+    pub(crate) fn load(path: &Path, dim: i64, hidden: i64) -> Result<Self, ModelError> {
         let mut head = MlpHead::new(dim, hidden);
         load_weights(&mut head.vs, path)?;
         Ok(head)
@@ -115,12 +125,15 @@ impl MlpHead {
 
 /// Target-dependent head: 3 logits from `[sentence pool; mention pool]` (`2 × dim`).
 pub struct TargetHead {
+    /// The weights (variables `class.*`).
     pub vs: nn::VarStore,
-    pub class: nn::Linear,
+    /// Class logits, `2 × dim → 3`.
+    pub(crate) class: nn::Linear,
 }
 
 impl TargetHead {
-    pub fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
+    /// Loads trained weights; the sizes must match `dim` (the encoder's width, not `2 × dim`).
+    pub(crate) fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
         let mut vs = nn::VarStore::new(Device::Cpu);
         let class = nn::linear(vs.root() / "class", 2 * dim, 3, Default::default());
         load_weights(&mut vs, path)?;
@@ -130,8 +143,12 @@ impl TargetHead {
 
 /// Any trained head.
 pub enum AnyHead {
+    /// For [`HeadKind::Linear`](super::manifest::HeadKind::Linear) and
+    /// [`HeadKind::Finetuned`](super::manifest::HeadKind::Finetuned) models.
     Linear(LinearHead),
+    /// For [`HeadKind::Mlp`](super::manifest::HeadKind::Mlp) models.
     Mlp(MlpHead),
+    /// For [`HeadKind::Target`](super::manifest::HeadKind::Target) models.
     Target(TargetHead),
 }
 

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Hint, ModelError};
 
-pub const MANIFEST_FILE: &str = "manifest.json";
+/// The manifest's file name inside a model folder.
+pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 
+/// The installed base encoder a model runs on, pinned by checksum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaseEncoder {
     /// Display name, e.g. `all-MiniLM-L6-v2`.
@@ -22,6 +24,7 @@ pub struct BaseEncoder {
     pub sha256: String,
 }
 
+/// The kind of trained head, and so how the model computes its features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeadKind {
@@ -38,6 +41,7 @@ pub enum HeadKind {
     Target,
 }
 
+/// Where a model's tone comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToneSource {
@@ -47,13 +51,17 @@ pub enum ToneSource {
     Probabilities,
 }
 
+/// The trained head: its kind, weights file and how its outputs are read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
+    /// What the head is and which encoder features it takes.
     pub kind: HeadKind,
     /// Weights file in the model folder (safetensors).
     pub file: String,
-    pub sha256: String,
-    pub tone: ToneSource,
+    /// sha256 of the weights file, hex; checked on every load.
+    pub(crate) sha256: String,
+    /// Whether the tone is the regression output or P(positive) − P(negative).
+    pub(crate) tone: ToneSource,
     /// Softmax temperature for the class probabilities (fitted on held-out data).
     #[serde(default = "one")]
     pub temperature: f64,
@@ -94,8 +102,10 @@ fn default_band() -> f64 {
 /// A file in the model folder with its checksum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRef {
-    pub file: String,
-    pub sha256: String,
+    /// File name, relative to the model folder.
+    pub(crate) file: String,
+    /// sha256 of the file, hex.
+    pub(crate) sha256: String,
 }
 
 fn yes() -> bool {
@@ -106,16 +116,22 @@ fn one() -> f64 {
     1.0
 }
 
+/// The contents of a model folder's `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The model's name, written in the `model` field of every output row (with `+int8`
+    /// appended when the encoder runs in int8).
     pub name: String,
+    /// One line on what the model is (base, head, how it was trained); may be empty.
     #[serde(default)]
     pub description: String,
+    /// The base encoder the model needs.
     pub base: BaseEncoder,
+    /// The trained head.
     pub head: Head,
     /// Class order of `probs`: always negative, neutral, positive.
     pub labels: Vec<String>,
-    /// Maximum tokens per unit including [CLS] and [SEP]; longer units are truncated and flagged.
+    /// Maximum tokens per unit including `[CLS]` and `[SEP]`; longer units are truncated and flagged.
     pub max_length: usize,
     /// How it was trained: command, data, seed, sizes.
     #[serde(default)]

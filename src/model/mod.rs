@@ -20,14 +20,19 @@ use crate::error::ModelError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {
+    /// Hostile, negative tone (index 0 of the probability vectors).
     Negative,
+    /// Neither: for a [`Tone`], |tone| is inside the model's neutral band (index 1).
     Neutral,
+    /// Warm, positive tone (index 2).
     Positive,
 }
 
 impl Label {
+    /// The three classes, in the order of the probability vectors ([`Probs::as_array`]).
     pub const ALL: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
 
+    /// The name used in JSON, CSV and training data (`negative`, `neutral`, `positive`).
     pub fn as_str(self) -> &'static str {
         match self {
             Label::Negative => "negative",
@@ -36,10 +41,12 @@ impl Label {
         }
     }
 
+    /// Position in [`Label::ALL`] and in the probability vectors (0, 1 or 2).
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The class at position `i` of [`Label::ALL`]; indices above 2 give [`Label::Positive`].
     pub fn from_index(i: usize) -> Label {
         Label::ALL[i.min(2)]
     }
@@ -59,12 +66,16 @@ impl Label {
 /// Class probabilities, serialised as `{"negative":…, "neutral":…, "positive":…}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Probs {
+    /// Probability of [`Label::Negative`], in [0, 1].
     pub negative: f32,
+    /// Probability of [`Label::Neutral`], in [0, 1].
     pub neutral: f32,
+    /// Probability of [`Label::Positive`], in [0, 1].
     pub positive: f32,
 }
 
 impl Probs {
+    /// From `[negative, neutral, positive]` (the [`Label::ALL`] order).
     pub fn from_array(p: [f32; 3]) -> Self {
         Probs {
             negative: p[0],
@@ -73,10 +84,12 @@ impl Probs {
         }
     }
 
+    /// As `[negative, neutral, positive]` (the [`Label::ALL`] order).
     pub fn as_array(&self) -> [f32; 3] {
         [self.negative, self.neutral, self.positive]
     }
 
+    /// The most probable class; ties go to the earlier class in [`Label::ALL`].
     pub fn argmax(&self) -> Label {
         let a = self.as_array();
         let mut best = 0;
@@ -142,7 +155,9 @@ impl Quad {
 /// The quad class of a sentence and the five class probabilities (in [`Quad::ALL`] order).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuadScore {
+    /// The most probable class of `probs`.
     pub label: Quad,
+    /// Temperature-scaled class probabilities in [0, 1], summing to 1, in [`Quad::ALL`] order.
     pub probs: [f32; 5],
 }
 
@@ -196,8 +211,11 @@ pub fn load(
 /// One target to score: a sentence and the character span (`from..to`) of the mention.
 #[derive(Debug, Clone, Copy)]
 pub struct TargetItem<'a> {
+    /// The whole sentence.
     pub text: &'a str,
+    /// Start of the mention in `text`, in characters (not bytes), inclusive.
     pub from: usize,
+    /// End of the mention in `text`, in characters (not bytes), exclusive.
     pub to: usize,
 }
 
@@ -209,6 +227,8 @@ pub type Progress<'a> = &'a dyn Fn(usize);
 pub trait ToneModel {
     /// The name written in every output row.
     fn name(&self) -> &str;
+    /// The tone of each text, in order; `progress` is called with the number of texts of this
+    /// call scored so far.
     fn score(&self, texts: &[&str], progress: Progress<'_>) -> Result<Vec<Tone>, ModelError>;
     /// The tone toward each target (a sentence and a mention's character span). Models that
     /// are not target-dependent give the sentence's tone.

@@ -56,7 +56,9 @@ pub fn resolve(name_or_path: &str) -> Result<PathBuf, ModelError> {
 /// An installed model found by [`list`].
 #[derive(Debug)]
 pub struct Installed {
+    /// The model folder.
     pub dir: PathBuf,
+    /// Its manifest, or the error reading or checking it.
     pub manifest: Result<Manifest, ModelError>,
 }
 

@@ -71,7 +71,9 @@ pub const CALIBRATION: [&str; 16] = [
 
 /// The base encoder with its tokenizer: text in, pooled sentence embeddings out.
 pub struct SentenceEncoder {
-    pub tokenizer: WordPiece,
+    /// The base's WordPiece tokenizer (its `vocab.txt`).
+    pub(crate) tokenizer: WordPiece,
+    /// The BERT encoder (with a model's fine-tuned overlay, if any, applied).
     pub encoder: Encoder,
     /// L2-normalise pooled embeddings (sentence-transformers style).
     pub normalize: bool,
@@ -204,9 +206,12 @@ impl SentenceEncoder {
 
 /// A transformer tone model loaded from a model folder.
 pub struct TransformerModel {
-    pub manifest: Manifest,
+    /// The model folder's manifest, as checked on load.
+    pub(crate) manifest: Manifest,
+    /// The model folder.
     pub dir: PathBuf,
-    pub encoder: SentenceEncoder,
+    /// The base encoder, with the model's overlay and layer selection.
+    pub(crate) encoder: SentenceEncoder,
     head: AnyHead,
     settings: Settings,
     /// The manifest's name, with `+int8` when the encoder runs in int8.
@@ -283,6 +288,8 @@ impl TransformerModel {
         })
     }
 
+    /// Maximum tokens per unit, including `[CLS]` and `[SEP]`: the `max_length` setting, else the
+    /// manifest's, clamped to 2..=512. Longer units are truncated and flagged.
     pub fn max_length(&self) -> usize {
         self.settings
             .max_length

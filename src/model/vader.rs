@@ -255,9 +255,15 @@ pub struct Vader {
 /// VADER's scores of one text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VaderScores {
+    /// Proportion of the text rated negative, in [0, 1]; `neg + neu + pos` is 1, or all three
+    /// are 0 for a text without words.
     pub neg: f64,
+    /// Proportion of the text rated neutral, in [0, 1].
     pub neu: f64,
+    /// Proportion of the text rated positive, in [0, 1].
     pub pos: f64,
+    /// The sum of the word valences normalised to [-1, 1]: VADER's overall score, and the
+    /// tone of the `vader` model.
     pub compound: f64,
 }
 

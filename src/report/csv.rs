@@ -4,13 +4,15 @@ use std::io::Write;
 
 use super::{round4, Reporter, Row};
 
-pub struct CsvReporter<'w> {
+/// Writes rows as CSV, the header before the first row.
+pub(crate) struct CsvReporter<'w> {
     out: Box<dyn Write + 'w>,
     /// Set by the first row: the axis columns and whether an explanation column follows.
     columns: Option<(Vec<String>, bool)>,
 }
 
 impl<'w> CsvReporter<'w> {
+    /// A reporter writing to `out`.
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
         CsvReporter { out, columns: None }
     }

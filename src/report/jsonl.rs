@@ -5,11 +5,13 @@ use std::io::Write;
 use super::{round4, Reporter, Row};
 use crate::model::Probs;
 
-pub struct JsonlReporter<'w> {
+/// Writes rows as JSONL, tones and probabilities rounded to 4 decimals.
+pub(crate) struct JsonlReporter<'w> {
     out: Box<dyn Write + 'w>,
 }
 
 impl<'w> JsonlReporter<'w> {
+    /// A reporter writing to `out`.
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
         JsonlReporter { out }
     }

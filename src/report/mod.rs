@@ -7,9 +7,10 @@ mod table;
 
 use std::io::Write;
 
-pub use self::csv::{field as csv_field, CsvReporter};
-pub use self::jsonl::JsonlReporter;
-pub use self::table::TableReporter;
+pub use self::csv::field as csv_field;
+pub(crate) use self::csv::CsvReporter;
+pub(crate) use self::jsonl::JsonlReporter;
+pub(crate) use self::table::TableReporter;
 pub(crate) use crate::row::round4;
 pub use crate::row::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 
@@ -17,8 +18,11 @@ pub use crate::row::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
+    /// One JSON object per row, the format `rhetor aggregate` and `rhetor chart` read.
     Jsonl,
+    /// A header line, then one line per row (RFC 4180 quoting).
     Csv,
+    /// A readable view for terminals, with a heading whenever the article changes.
     Table,
 }
 

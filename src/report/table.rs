@@ -6,7 +6,8 @@ use std::io::Write;
 use super::{Reporter, Row};
 use crate::model::Quad;
 
-pub struct TableReporter<'w> {
+/// Writes rows as a table for terminals.
+pub(crate) struct TableReporter<'w> {
     out: Box<dyn Write + 'w>,
     width: usize,
     last_article: Option<(String, String)>,
@@ -23,6 +24,7 @@ pub fn terminal_width() -> usize {
 }
 
 impl<'w> TableReporter<'w> {
+    /// A reporter writing to `out`, fitting lines to `width` columns (at least 40).
     pub fn new(out: Box<dyn Write + 'w>, width: usize) -> Self {
         TableReporter {
             out,

@@ -14,14 +14,19 @@ use crate::ingest::{Article, Layout};
 /// A unit to score, with character offsets into its article's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
+    /// Position of the unit among its text's units, from 0.
     pub index: usize,
+    /// Character offset (Unicode scalar values) in the text where the unit starts.
     pub start: usize,
+    /// Character offset in the text just past the unit's end.
     pub end: usize,
+    /// The unit: the text's characters `start..end`.
     pub text: String,
 }
 
 /// Cuts text into units; the lexicon of abbreviations lives in the implementation.
 pub trait Segmenter {
+    /// The units of `text` in reading order, with offsets into `text`.
     fn segment(&self, text: &str) -> Vec<Span>;
 }
 

@@ -1,6 +1,6 @@
 //! Tokenize: the third pipeline stage. The encoder's lower-cased BERT WordPiece tokenizer,
 //! built from its `vocab.txt` with rust-bert's tokenizer crate, turning sentences into token
-//! ids ([CLS] … [SEP]) truncated to a maximum length, with the truncation reported.
+//! ids (`[CLS]` … `[SEP]`) truncated to a maximum length, with the truncation reported.
 
 use std::path::Path;
 
@@ -12,6 +12,7 @@ use crate::error::{Hint, ModelError};
 /// Token ids of one unit, ready for the encoder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoding {
+    /// WordPiece ids from the encoder's vocabulary, `[CLS]` first and `[SEP]` last.
     pub ids: Vec<i64>,
     /// True when the text had more tokens than fit and the tail was cut.
     pub truncated: bool,
@@ -19,7 +20,10 @@ pub struct Encoding {
 
 /// Turns text into encoder inputs.
 pub trait TextEncoder: Send + Sync {
+    /// Encodes `text` into at most `max_len` ids (2 if less), `[CLS]` and `[SEP]` included;
+    /// a longer text loses its tail and is flagged `truncated`.
     fn encode(&self, text: &str, max_len: usize) -> Encoding;
+    /// The id of the `[PAD]` token that fills short sequences of a batch.
     fn pad_id(&self) -> i64;
 }
 

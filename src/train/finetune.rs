@@ -22,10 +22,16 @@ use crate::tokenize::{TextEncoder, WordPiece};
 /// Hyper-parameters of fine-tuning.
 #[derive(Debug, Clone)]
 pub struct FinetuneConfig {
+    /// Passes over the training rows (default 2).
     pub epochs: usize,
+    /// Rows per optimisation step (default 32).
     pub batch_size: usize,
+    /// Peak learning rate of AdamW, reached after the warm-up and then decayed linearly to 0
+    /// (default 1e-4).
     pub lr: f64,
+    /// AdamW weight decay (default 0.01).
     pub weight_decay: f64,
+    /// Fraction of all steps spent warming the learning rate up linearly (default 0.06).
     pub warmup: f64,
     /// Weight of the tone MSE against the class cross-entropy.
     pub tone_weight: f64,
@@ -54,17 +60,18 @@ impl Default for FinetuneConfig {
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         SplitMix64(seed)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
         z ^ (z >> 31)
     }
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+    /// Shuffles `v` in place (Fisher–Yates).
+    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;
             v.swap(i, j);

@@ -23,11 +23,17 @@ use crate::model::Label;
 pub struct MlpConfig {
     /// Encoder layers (1-based) to pool and concatenate.
     pub layers: Vec<usize>,
+    /// Units of the hidden layer (default 256).
     pub hidden: i64,
+    /// Passes over the training rows (default 30).
     pub epochs: usize,
+    /// Rows per optimisation step (default 256).
     pub batch_size: usize,
+    /// Learning rate of AdamW, constant (default 1e-3).
     pub lr: f64,
+    /// AdamW weight decay (default 0.01).
     pub weight_decay: f64,
+    /// Weight of the tone MSE against the class cross-entropy (default 1.0).
     pub tone_weight: f64,
 }
 
@@ -45,6 +51,8 @@ impl Default for MlpConfig {
     }
 }
 
+/// Trains the MLP head on the frozen layers `mc.layers` and writes the model folder. Returns
+/// the manifest written.
 pub fn train_mlp(
     cfg: &TrainConfig,
     mc: &MlpConfig,

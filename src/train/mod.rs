@@ -30,19 +30,34 @@ pub struct TrainConfig {
     pub data: Vec<PathBuf>,
     /// Files used only for validation (e.g. NewsMTSC dev).
     pub val: Vec<PathBuf>,
+    /// How the data files are read (`Auto` guesses from each file).
     pub format: Format,
+    /// Text and label columns and the rating scale of csv/tsv/jsonl files.
     pub columns: Columns,
+    /// Fraction of each training file held out for validation (by a seeded hash of each row).
     pub val_fraction: f64,
+    /// Fraction of the remaining training rows held out to choose hyper-parameters, the
+    /// softmax temperature and the neutral band.
     pub calib_fraction: f64,
+    /// Seed of the splits, weight initialisation and batch order; a run is deterministic
+    /// given it.
     pub seed: u64,
     /// Base encoder folder (installed by setup).
     pub base: PathBuf,
+    /// The base encoder's name as the manifest records it (e.g. `all-MiniLM-L6-v2`).
     pub base_name: String,
+    /// Where the base encoder comes from, as the manifest records it.
     pub base_package: String,
+    /// Model folder to write; in an existing folder only the model files are replaced.
     pub out: PathBuf,
+    /// Model name in the manifest.
     pub name: String,
+    /// Maximum tokens per sentence; longer sentences are truncated.
     pub max_length: usize,
+    /// Sentences per forward pass when embedding with the frozen encoder (linear and MLP
+    /// heads).
     pub batch_size: usize,
+    /// Full-batch optimisation steps of the linear head's softmax classifier.
     pub epochs: usize,
     /// Tone target given to examples that only have a class (e.g. NewsMTSC) in the tone
     /// regression: negative → -x, neutral → 0, positive → +x. 0 leaves them out.
@@ -108,8 +123,11 @@ pub type TrainProgress<'a> = &'a dyn Fn(&str, usize, usize);
 /// The split an example belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
+    /// Fits the weights.
     Train,
+    /// Held out to choose hyper-parameters, the softmax temperature and the neutral band.
     Calib,
+    /// Held out for the validation metrics only.
     Val,
 }
 

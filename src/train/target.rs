@@ -25,23 +25,37 @@ use crate::model::{Label, ToneModel};
 /// What to train the target model on.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
+    /// Training files of target rows (sentence, mention span, class); a fraction is held out
+    /// for calibration, by sentence.
     pub data: Vec<PathBuf>,
+    /// Target-row files used only for validation, each reported on its own.
     pub val: Vec<PathBuf>,
+    /// Base encoder folder (installed by setup).
     pub base: PathBuf,
+    /// The base encoder's name as the manifest records it (e.g. `all-MiniLM-L6-v2`).
     pub base_name: String,
+    /// Where the base encoder comes from, as the manifest records it.
     pub base_package: String,
     /// A sentence tone model whose encoder overlay initialises the encoder (and that gives
     /// the baseline).
     pub init: Option<PathBuf>,
+    /// Model folder to write; in an existing folder only the model files are replaced.
     pub out: PathBuf,
+    /// Model name in the manifest.
     pub name: String,
+    /// Seed of the calibration split, weight initialisation and batch order.
     pub seed: u64,
+    /// Fraction of the training sentences held out to fit the softmax temperature and the
+    /// neutral band.
     pub calib_fraction: f64,
+    /// Maximum tokens per sentence (before the two mention markers are added); longer
+    /// sentences are truncated.
     pub max_length: usize,
     /// Wrap the mention in marker tokens (`<` … `>`) so the encoder sees which one is meant.
     pub markers: bool,
-    /// Weight of the pairwise contrast loss ([`contrast_loss`]) against the class loss.
+    /// Weight of the pairwise contrast loss (`contrast_loss`) against the class loss.
     pub contrast_weight: f64,
+    /// The command line, recorded in the manifest.
     pub command: String,
 }
 
@@ -139,6 +153,8 @@ fn class_metrics(truth: &[Label], pred: &[Label], probs: &[[f32; 3]]) -> serde_j
     })
 }
 
+/// Trains the target-dependent tone model and writes the model folder. Returns the manifest
+/// written.
 pub fn train_target(
     cfg: &TargetConfig,
     ft: &FinetuneConfig,
