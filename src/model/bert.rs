@@ -184,7 +184,20 @@ impl Bert {
         let p = p.borrow();
         let e = p / "embeddings";
         let h = c.hidden_size;
-        let lin = |q: nn::Path, i: i64, o: i64| nn::linear(q, i, o, Default::default());
+        // Variables start at zero, not random: every one is overwritten by the checkpoint
+        // (`VarStore::load` fails on a missing one), and filling zeros costs a fraction of
+        // drawing 22M random numbers at each load.
+        let zero = nn::Init::Const(0.0);
+        let lin_cfg = nn::LinearConfig {
+            ws_init: zero,
+            bs_init: Some(zero),
+            bias: true,
+        };
+        let emb_cfg = nn::EmbeddingConfig {
+            ws_init: zero,
+            ..Default::default()
+        };
+        let lin = |q: nn::Path, i: i64, o: i64| nn::linear(q, i, o, lin_cfg);
         let layers = (0..c.num_hidden_layers)
             .map(|i| {
                 let l = p / "encoder" / "layer" / i;
@@ -203,18 +216,18 @@ impl Bert {
             })
             .collect();
         Bert {
-            word: nn::embedding(&e / "word_embeddings", c.vocab_size, h, Default::default()),
+            word: nn::embedding(&e / "word_embeddings", c.vocab_size, h, emb_cfg),
             position: nn::embedding(
                 &e / "position_embeddings",
                 c.max_position_embeddings,
                 h,
-                Default::default(),
+                emb_cfg,
             ),
             token_type: nn::embedding(
                 &e / "token_type_embeddings",
                 c.type_vocab_size,
                 h,
-                Default::default(),
+                emb_cfg,
             ),
             norm: ln(&e / "LayerNorm", h),
             layers,

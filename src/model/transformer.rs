@@ -397,7 +397,7 @@ pub fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<()
             hint: Hint::RestoreModel,
         });
     }
-    let found = sha256_file(path).map_err(|e| corrupt(e.to_string()))?;
+    let found = sha256_file_stamped(path).map_err(|e| corrupt(e.to_string()))?;
     if found != sha {
         return Err(corrupt(format!(
             "sha256 {found} does not match the manifest's {sha}"
