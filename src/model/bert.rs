@@ -223,12 +223,7 @@ impl Bert {
                 h,
                 emb_cfg,
             ),
-            token_type: nn::embedding(
-                &e / "token_type_embeddings",
-                c.type_vocab_size,
-                h,
-                emb_cfg,
-            ),
+            token_type: nn::embedding(&e / "token_type_embeddings", c.type_vocab_size, h, emb_cfg),
             norm: ln(&e / "LayerNorm", h),
             layers,
             heads: c.num_attention_heads,

@@ -4,6 +4,8 @@
 //! embeddings stay frozen, so the changed tensors (the overlay) stay small; they are stored in
 //! fp16 and loaded over the installed base.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
@@ -12,6 +14,7 @@ use super::{
     base_sha256, class_loss, class_weights, index_loss, load_splits, lr_at, masked_mse, to_vec_f32,
     tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
+use crate::data::Example;
 use crate::error::{ModelError, TrainError};
 use crate::model::encoder::{mean_pool, pad_batch, Encoder};
 use crate::model::head::HeadOutput;
@@ -79,24 +82,103 @@ impl SplitMix64 {
     }
 }
 
-/// Batches of example indices: shuffled, then sorted by length within buckets of 50 batches so
-/// that padding is small, then the batch order shuffled again.
-fn batches(
+/// Batches of example indices: shuffled, then sorted by `key` (the length, so that padding is
+/// small) within buckets of 50 batches, then the batch order shuffled again.
+pub(crate) fn batches<K: Ord>(
     order: &mut [usize],
-    lens: &[usize],
+    key: impl Fn(usize) -> K,
     bs: usize,
     rng: &mut SplitMix64,
 ) -> Vec<Vec<usize>> {
     rng.shuffle(order);
     let mut out = Vec::new();
     for bucket in order.chunks_mut(bs * 50) {
-        bucket.sort_by_key(|&i| lens[i]);
+        bucket.sort_by_key(|&i| key(i));
         for b in bucket.chunks(bs) {
             out.push(b.to_vec());
         }
     }
     rng.shuffle(&mut out);
     out
+}
+
+/// The optimiser loop of the fine-tuning methods: for each epoch, `epoch_batches` draws the
+/// batches; each step sets the learning rate (linear warm-up over `ft.warmup` of all steps,
+/// then linear decay to 0), clips the gradient norm at 1, and reports the running loss.
+/// `n_train` rows give `ceil(n_train / batch size)` steps per epoch. Returns the number of
+/// steps and the seconds spent.
+pub(crate) fn fit(
+    opt: &mut nn::Optimizer,
+    ft: &FinetuneConfig,
+    n_train: usize,
+    mut epoch_batches: impl FnMut() -> Vec<Vec<usize>>,
+    mut loss_of: impl FnMut(&[usize]) -> Result<Tensor, TrainError>,
+    progress: TrainProgress<'_>,
+) -> Result<(usize, f64), TrainError> {
+    let total = n_train.div_ceil(ft.batch_size.max(1)) * ft.epochs;
+    let warmup = ((total as f64) * ft.warmup).max(1.0);
+    let (mut step, mut ema) = (0usize, None::<f64>);
+    let started = std::time::Instant::now();
+    for epoch in 0..ft.epochs {
+        for batch in epoch_batches() {
+            let loss = loss_of(&batch)?;
+            opt.set_lr(lr_at(step, total, warmup, ft.lr));
+            opt.backward_step_clip_norm(&loss, 1.0);
+            let l = loss.double_value(&[]);
+            let e = ema.map_or(l, |e| 0.98 * e + 0.02 * l);
+            ema = Some(e);
+            step += 1;
+            let stage = format!("epoch {}/{} loss {e:.3}", epoch + 1, ft.epochs);
+            progress(&stage, step, total);
+        }
+    }
+    Ok((total, started.elapsed().as_secs_f64()))
+}
+
+/// Marks the encoder's variables trainable where `train(name)` says so (all others frozen)
+/// and returns the trained names, sorted: the overlay's tensors.
+pub(crate) fn trainable(encoder: &mut Encoder, train: impl Fn(&str) -> bool) -> Vec<String> {
+    encoder.vs.unfreeze();
+    let mut names = Vec::new();
+    for (name, t) in encoder.vs.variables() {
+        let on = train(&name);
+        let _ = t.set_requires_grad(on);
+        if on {
+            names.push(name);
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Named tensors, as a safetensors file holds them.
+pub(crate) type Named = Vec<(String, Tensor)>;
+
+/// The variable `name` of `vars` as a contiguous fp32 tensor, detached.
+pub(crate) fn export(vars: &HashMap<String, Tensor>, name: &str) -> Result<Tensor, TrainError> {
+    vars.get(name)
+        .map(|t| t.detach().to_kind(Kind::Float).contiguous())
+        .ok_or_else(|| TrainError::Invalid(format!("missing variable {name}")))
+}
+
+/// The fp16 overlay: the trained encoder tensors `names`.
+pub(crate) fn export_overlay(
+    vars: &HashMap<String, Tensor>,
+    names: &[String],
+) -> Result<Named, TrainError> {
+    names
+        .iter()
+        .map(|n| Ok((n.clone(), export(vars, n)?.to_kind(Kind::Half))))
+        .collect()
+}
+
+/// The first trained layer when only the top `top` of `layers` are trained (0: all).
+fn first_trained_layer(top: usize, layers: usize) -> usize {
+    if top == 0 || top >= layers {
+        0
+    } else {
+        layers - top
+    }
 }
 
 fn layer_of(name: &str) -> Option<usize> {
@@ -135,123 +217,81 @@ impl Heads {
     }
 }
 
-/// Fine-tunes the encoder with the tone head and writes the model folder.
-pub fn train_finetune(
-    cfg: &TrainConfig,
-    ft: &FinetuneConfig,
-    progress: TrainProgress<'_>,
-) -> Result<Manifest, TrainError> {
-    tch::manual_seed(cfg.seed as i64);
-    let examples = load_splits(cfg)?;
-    let base_sha = base_sha256(&cfg.base)?;
-    let tokenizer = WordPiece::from_vocab(&cfg.base.join("vocab.txt"))?;
-    let mut encoder = Encoder::load(&cfg.base, false)?;
-    let dim = encoder.hidden_size();
-    let layers = encoder.num_layers() as usize;
-    let first_trained = if ft.top_layers == 0 || ft.top_layers >= layers {
-        0
-    } else {
-        layers - ft.top_layers
-    };
-    encoder.vs.unfreeze();
-    let mut trained_names = Vec::new();
-    for (name, t) in encoder.vs.variables() {
-        let train = layer_of(&name).is_some_and(|l| l >= first_trained);
-        let _ = t.set_requires_grad(train);
-        if train {
-            trained_names.push(name);
-        }
-    }
-    trained_names.sort();
-    let root = encoder.vs.root() / "rhetor_head";
-    let has_quad = examples
-        .iter()
-        .any(|(e, s)| *s == Split::Train && e.quad.is_some());
-    let heads = Heads {
-        tone: nn::linear(&root / "tone", dim, 1, Default::default()),
-        class: nn::linear(&root / "class", dim, 3, Default::default()),
-        quad: has_quad.then(|| nn::linear(&root / "quad", dim, 5, Default::default())),
-    };
-    let mut opt = nn::AdamW {
-        wd: ft.weight_decay,
-        ..Default::default()
-    }
-    .build(&encoder.vs, ft.lr)
-    .map_err(ModelError::from)?;
+/// The tokenized rows of a fine-tuning run.
+struct Rows<'a> {
+    examples: &'a [(Example, Split)],
+    ids: Vec<Vec<i64>>,
+    lens: Vec<usize>,
+    pad: i64,
+}
 
-    let enc: Vec<Vec<i64>> = examples
-        .iter()
-        .map(|(e, _)| tokenizer.encode(&e.text, cfg.max_length).ids)
-        .collect();
-    let lens: Vec<usize> = enc.iter().map(Vec::len).collect();
-    let idx = |s: Split| -> Vec<usize> {
-        (0..examples.len())
-            .filter(|&i| examples[i].1 == s)
+impl Rows<'_> {
+    /// The rows `batch` as a padded batch (ids, mask).
+    fn padded(&self, batch: &[usize]) -> (Tensor, Tensor) {
+        let seqs: Vec<&[i64]> = batch.iter().map(|&i| self.ids[i].as_slice()).collect();
+        pad_batch(&seqs, self.pad)
+    }
+
+    /// The indices of the rows in `split`.
+    fn of(&self, split: Split) -> Vec<usize> {
+        (0..self.examples.len())
+            .filter(|&i| self.examples[i].1 == split)
             .collect()
-    };
-    let (mut tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
-    let class_weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
+    }
+}
 
-    let mut rng = SplitMix64::new(cfg.seed);
-    let steps_per_epoch = tr.len().div_ceil(ft.batch_size.max(1));
-    let total = steps_per_epoch * ft.epochs;
-    let warmup = ((total as f64) * ft.warmup).max(1.0);
-    let mut step = 0usize;
-    let mut ema: Option<f64> = None;
-    let started = std::time::Instant::now();
-    for epoch in 0..ft.epochs {
-        for batch in batches(&mut tr, &lens, ft.batch_size.max(1), &mut rng) {
-            let seqs: Vec<&[i64]> = batch.iter().map(|&i| enc[i].as_slice()).collect();
-            let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
-            let out = heads.forward(&encoder, &ids, &mask, true)?;
-            let labels: Vec<Label> = batch.iter().map(|&i| examples[i].0.label).collect();
-            let tones: Vec<Option<f32>> = batch
-                .iter()
-                .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
-                .collect();
-            let ce = class_loss(&out.logits, &labels, Some(&class_weights));
-            let mse = masked_mse(&out.tone, &tones);
-            let mut loss = &ce + &mse * ft.tone_weight;
-            if let Some(q) = &out.quad {
-                let target: Vec<i64> = batch
-                    .iter()
-                    .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
-                    .collect();
-                loss += index_loss(q, &target, None) * ft.quad_weight;
-            }
-            opt.set_lr(lr_at(step, total, warmup, ft.lr));
-            opt.backward_step_clip_norm(&loss, 1.0);
-            let l = loss.double_value(&[]);
-            ema = Some(match ema {
-                Some(e) => 0.98 * e + 0.02 * l,
-                None => l,
-            });
-            step += 1;
-            progress(
-                &format!(
-                    "epoch {}/{} loss {:.3}",
-                    epoch + 1,
-                    ft.epochs,
-                    ema.unwrap_or(l)
-                ),
-                step,
-                total,
-            );
+impl Heads {
+    /// The heads under `root`: tone, class, and quad when `quad`.
+    fn new(root: nn::Path, dim: i64, quad: bool) -> Heads {
+        Heads {
+            tone: nn::linear(&root / "tone", dim, 1, Default::default()),
+            class: nn::linear(&root / "class", dim, 3, Default::default()),
+            quad: quad.then(|| nn::linear(&root / "quad", dim, 5, Default::default())),
         }
     }
-    let train_secs = started.elapsed().as_secs_f64();
 
-    // Predictions on the held-out splits, in eval mode, length-sorted batches.
-    let predict = |ix: &[usize]| -> Result<Predictions, TrainError> {
+    /// Training loss of one batch: class-weighted cross-entropy + tone MSE (× tone weight) +
+    /// quad cross-entropy on rows with a quad (× quad weight).
+    fn loss(
+        &self,
+        enc: &Encoder,
+        rows: &Rows,
+        batch: &[usize],
+        weights: &Tensor,
+        cfg: &TrainConfig,
+        ft: &FinetuneConfig,
+    ) -> Result<Tensor, TrainError> {
+        let (ids, mask) = rows.padded(batch);
+        let out = self.forward(enc, &ids, &mask, true)?;
+        let ex = |i: usize| &rows.examples[i].0;
+        let labels: Vec<Label> = batch.iter().map(|&i| ex(i).label).collect();
+        let tones: Vec<Option<f32>> = batch
+            .iter()
+            .map(|&i| tone_target(ex(i), cfg.class_tone))
+            .collect();
+        let ce = class_loss(&out.logits, &labels, Some(weights));
+        let mut loss = &ce + masked_mse(&out.tone, &tones) * ft.tone_weight;
+        if let Some(q) = &out.quad {
+            let target: Vec<i64> = batch
+                .iter()
+                .map(|&i| ex(i).quad.map_or(-1, |q| q.index() as i64))
+                .collect();
+            loss += index_loss(q, &target, None) * ft.quad_weight;
+        }
+        Ok(loss)
+    }
+
+    /// Predictions on the rows `ix`, in eval mode, in length-sorted batches of 64.
+    fn predict(&self, enc: &Encoder, rows: &Rows, ix: &[usize]) -> Result<Predictions, TrainError> {
         let mut order: Vec<usize> = (0..ix.len()).collect();
-        order.sort_by_key(|&k| lens[ix[k]]);
+        order.sort_by_key(|&k| rows.lens[ix[k]]);
         let mut tone = vec![0f32; ix.len()];
         let mut logits = vec![[0f32; 3]; ix.len()];
         let mut quad = vec![[0f32; 5]; ix.len()];
         for chunk in order.chunks(64) {
-            let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[ix[k]].as_slice()).collect();
-            let (ids, mask) = pad_batch(&seqs, tokenizer.pad_id());
-            let out = tch::no_grad(|| heads.forward(&encoder, &ids, &mask, false))?;
+            let batch: Vec<usize> = chunk.iter().map(|&k| ix[k]).collect();
+            let (ids, mask) = rows.padded(&batch);
+            let out = tch::no_grad(|| self.forward(enc, &ids, &mask, false))?;
             let (t, l) = (to_vec_f32(&out.tone), to_vec_f32(&out.logits));
             let q = out.quad.as_ref().map(to_vec_f32).unwrap_or_default();
             for (j, &k) in chunk.iter().enumerate() {
@@ -266,70 +306,122 @@ pub fn train_finetune(
         Ok(Predictions {
             tone,
             logits: table(logits.concat(), 3),
-            quad: has_quad.then(|| table(quad.concat(), 5)),
+            quad: self.quad.is_some().then(|| table(quad.concat(), 5)),
         })
-    };
-    progress("evaluate", 0, 1);
-    let (pred_ca, pred_va) = (predict(&ca)?, predict(&va)?);
+    }
 
-    let vars = encoder.vs.variables();
-    let get = |name: &str| -> Result<Tensor, TrainError> {
-        vars.get(name)
-            .map(|t| t.detach().to_kind(Kind::Float).contiguous())
-            .ok_or_else(|| TrainError::Invalid(format!("missing variable {name}")))
-    };
-    let mut head = Vec::new();
-    let parts: &[&str] = if has_quad {
-        &["tone", "class", "quad"]
-    } else {
-        &["tone", "class"]
-    };
-    for part in parts {
-        for kind in ["weight", "bias"] {
-            let name = format!("{part}.{kind}");
-            head.push((name.clone(), get(&format!("rhetor_head.{name}"))?));
+    /// The head's tensors as the head file names them (`tone.weight`, …).
+    fn export(&self, vars: &HashMap<String, Tensor>) -> Result<Named, TrainError> {
+        let parts: &[&str] = if self.quad.is_some() {
+            &["tone", "class", "quad"]
+        } else {
+            &["tone", "class"]
+        };
+        let mut head = Vec::new();
+        for part in parts {
+            for kind in ["weight", "bias"] {
+                let name = format!("{part}.{kind}");
+                head.push((name.clone(), export(vars, &format!("rhetor_head.{name}"))?));
+            }
         }
+        Ok(head)
     }
-    let mut overlay = Vec::new();
-    for name in &trained_names {
-        overlay.push((name.clone(), get(name)?.to_kind(Kind::Half)));
+}
+
+/// AdamW over the trainable variables of `vs`, with the configured weight decay.
+pub(crate) fn adamw(vs: &nn::VarStore, ft: &FinetuneConfig) -> Result<nn::Optimizer, TrainError> {
+    let opt = nn::AdamW {
+        wd: ft.weight_decay,
+        ..Default::default()
     }
+    .build(vs, ft.lr)
+    .map_err(ModelError::from)?;
+    Ok(opt)
+}
+
+/// Fine-tunes the encoder with the tone head and writes the model folder.
+pub fn train_finetune(
+    cfg: &TrainConfig,
+    ft: &FinetuneConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let examples = load_splits(cfg)?;
+    let base_sha = base_sha256(&cfg.base)?;
+    let tokenizer = WordPiece::from_vocab(&cfg.base.join("vocab.txt"))?;
+    let mut encoder = Encoder::load(&cfg.base, false)?;
+    let (dim, layers) = (encoder.hidden_size(), encoder.num_layers() as usize);
+    let first_trained = first_trained_layer(ft.top_layers, layers);
+    let trained_names = trainable(&mut encoder, |n| {
+        layer_of(n).is_some_and(|l| l >= first_trained)
+    });
+    let has_quad = examples
+        .iter()
+        .any(|(e, s)| *s == Split::Train && e.quad.is_some());
+    let heads = Heads::new(encoder.vs.root() / "rhetor_head", dim, has_quad);
+    let mut opt = adamw(&encoder.vs, ft)?;
+    let ids: Vec<Vec<i64>> = examples
+        .iter()
+        .map(|(e, _)| tokenizer.encode(&e.text, cfg.max_length).ids)
+        .collect();
+    let lens = ids.iter().map(Vec::len).collect();
+    let rows = Rows {
+        examples: &examples,
+        ids,
+        lens,
+        pad: tokenizer.pad_id(),
+    };
+    let (mut tr, ca, va) = (
+        rows.of(Split::Train),
+        rows.of(Split::Calib),
+        rows.of(Split::Val),
+    );
+    let weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
+    let mut rng = SplitMix64::new(cfg.seed);
+    let bs = ft.batch_size.max(1);
+    let (steps, secs) = fit(
+        &mut opt,
+        ft,
+        tr.len(),
+        || batches(&mut tr, |i| rows.lens[i], bs, &mut rng),
+        |batch| heads.loss(&encoder, &rows, batch, &weights, cfg, ft),
+        progress,
+    )?;
+    progress("evaluate", 0, 1);
+    let (pred_ca, pred_va) = (
+        heads.predict(&encoder, &rows, &ca)?,
+        heads.predict(&encoder, &rows, &va)?,
+    );
+    let vars = encoder.vs.variables();
+    let (head, overlay) = (heads.export(&vars)?, export_overlay(&vars, &trained_names)?);
     let trained_params: i64 = overlay.iter().map(|(_, t)| t.numel() as i64).sum();
-    finish(
-        cfg,
-        &examples,
-        &ca,
-        &va,
-        pred_ca,
-        pred_va,
-        Output {
-            kind: HeadKind::Finetuned,
-            normalize: false,
-            head,
-            overlay: Some(overlay),
-            description: format!(
-                "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
-                cfg.base_name, first_trained, layers - 1
-            ),
-            layers: Vec::new(),
-            hidden: None,
-            training: json!({
-                "method": "fine-tune",
-                "epochs": ft.epochs,
-                "batch_size": ft.batch_size,
-                "lr": ft.lr,
-                "weight_decay": ft.weight_decay,
-                "warmup": ft.warmup,
-                "tone_weight": ft.tone_weight,
-                "quad_weight": ft.quad_weight,
-                "trained_layers": format!("{first_trained}..{}", layers - 1),
-                "trained_parameters": trained_params,
-                "steps": total,
-                "train_seconds": train_secs.round(),
-            }),
-        },
-        base_sha,
-    )
+    let output = Output {
+        kind: HeadKind::Finetuned,
+        normalize: false,
+        head,
+        overlay: Some(overlay),
+        description: format!(
+            "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
+            cfg.base_name, first_trained, layers - 1
+        ),
+        layers: Vec::new(),
+        hidden: None,
+        training: json!({
+            "method": "fine-tune",
+            "epochs": ft.epochs,
+            "batch_size": ft.batch_size,
+            "lr": ft.lr,
+            "weight_decay": ft.weight_decay,
+            "warmup": ft.warmup,
+            "tone_weight": ft.tone_weight,
+            "quad_weight": ft.quad_weight,
+            "trained_layers": format!("{first_trained}..{}", layers - 1),
+            "trained_parameters": trained_params,
+            "steps": steps,
+            "train_seconds": secs.round(),
+        }),
+    };
+    finish(cfg, &examples, &ca, &va, pred_ca, pred_va, output, base_sha)
 }
 
 #[cfg(test)]
@@ -353,7 +445,7 @@ mod tests {
     fn batches_cover_every_index_once() {
         let lens: Vec<usize> = (0..1000).map(|i| (i * 7919) % 61).collect();
         let mut order: Vec<usize> = (0..1000).collect();
-        let b = batches(&mut order, &lens, 32, &mut SplitMix64::new(1));
+        let b = batches(&mut order, |i| lens[i], 32, &mut SplitMix64::new(1));
         let mut all: Vec<usize> = b.iter().flatten().copied().collect();
         all.sort();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());

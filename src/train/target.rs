@@ -6,12 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
+use tch::{nn, nn::Module, Kind, Tensor};
 
-use super::finetune::{FinetuneConfig, SplitMix64};
+use super::finetune::{
+    adamw, batches, export, export_overlay, fit, trainable, FinetuneConfig, Named, SplitMix64,
+};
 use super::{
     base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
-    install_model, lr_at, relative_base, staging_dir, to_vec_f32, TrainProgress,
+    install_model, relative_base, staging_dir, to_vec_f32, TrainProgress,
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
@@ -153,47 +155,58 @@ fn class_metrics(truth: &[Label], pred: &[Label], probs: &[[f32; 3]]) -> serde_j
     })
 }
 
-/// Trains the target-dependent tone model and writes the model folder. Returns the manifest
-/// written.
-pub fn train_target(
-    cfg: &TargetConfig,
-    ft: &FinetuneConfig,
-    progress: TrainProgress<'_>,
-) -> Result<Manifest, TrainError> {
-    tch::manual_seed(cfg.seed as i64);
-    let mut train = Vec::new();
-    let mut calib = Vec::new();
-    for p in &cfg.data {
-        for ex in load_targets(p)? {
-            // Held out by sentence, so that a sentence's targets stay on one side and
-            // the contrast pairs of training are whole.
-            let probe = Example {
-                key: ex.text.clone(),
-                text: String::new(),
-                span: None,
-                tone: None,
-                label: ex.label,
-                quad: None,
-                group: "targets".into(),
-            };
-            if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
-                calib.push(ex);
-            } else {
-                train.push(ex);
+/// The target rows of a run: training and calibration (held out by sentence, so a
+/// sentence's targets stay on one side and the contrast pairs of training are whole) and
+/// validation, with each validation file's range.
+struct TargetRows {
+    train: Vec<Example>,
+    calib: Vec<Example>,
+    val: Vec<Example>,
+    val_files: Vec<(String, std::ops::Range<usize>)>,
+}
+
+impl TargetRows {
+    fn load(cfg: &TargetConfig) -> Result<TargetRows, TrainError> {
+        let (mut train, mut calib) = (Vec::new(), Vec::new());
+        for p in &cfg.data {
+            for ex in load_targets(p)? {
+                let probe = Example {
+                    key: ex.text.clone(),
+                    text: String::new(),
+                    span: None,
+                    tone: None,
+                    label: ex.label,
+                    quad: None,
+                    group: "targets".into(),
+                };
+                if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
+                    calib.push(ex);
+                } else {
+                    train.push(ex);
+                }
             }
         }
+        let (mut val, mut val_files) = (Vec::new(), Vec::new());
+        for p in &cfg.val {
+            let start = val.len();
+            val.extend(load_targets(p)?);
+            val_files.push((display_data_path(p), start..val.len()));
+        }
+        if train.is_empty() {
+            return Err(TrainError::Invalid("no training targets".into()));
+        }
+        Ok(TargetRows {
+            train,
+            calib,
+            val,
+            val_files,
+        })
     }
-    let mut val: Vec<Example> = Vec::new();
-    let mut val_files = Vec::new();
-    for p in &cfg.val {
-        let start = val.len();
-        val.extend(load_targets(p)?);
-        val_files.push((display_data_path(p), start..val.len()));
-    }
-    if train.is_empty() {
-        return Err(TrainError::Invalid("no training targets".into()));
-    }
-    let base_sha = base_sha256(&cfg.base)?;
+}
+
+/// The base encoder with `--init`'s overlay applied, its transformer layers trainable; and
+/// the names of the trained tensors.
+fn start_encoder(cfg: &TargetConfig) -> Result<(SentenceEncoder, Vec<String>), TrainError> {
     let mut enc = SentenceEncoder::load(&cfg.base)?;
     enc.normalize = false;
     if let Some(init) = &cfg.init {
@@ -206,124 +219,61 @@ pub fn train_target(
             )?;
         }
     }
-    let dim = enc.encoder.hidden_size();
-    enc.encoder.vs.unfreeze();
-    let mut trained = Vec::new();
-    for (name, t) in enc.encoder.vs.variables() {
-        let on = name.starts_with("encoder.layer.");
-        let _ = t.set_requires_grad(on);
-        if on {
-            trained.push(name);
-        }
+    let trained = trainable(&mut enc.encoder, |n| n.starts_with("encoder.layer."));
+    Ok((enc, trained))
+}
+
+/// Token ids and the mention mask of each target.
+fn encode(enc: &SentenceEncoder, cfg: &TargetConfig, xs: &[Example]) -> Vec<(Vec<i64>, Vec<i64>)> {
+    xs.iter()
+        .map(|x| {
+            let (from, to) = x.span.unwrap_or_default();
+            let (e, m) = enc
+                .tokenizer
+                .encode_span(&x.text, cfg.max_length, from, to, cfg.markers);
+            (e.ids, m)
+        })
+        .collect()
+}
+
+/// Temperature and neutral band fitted on the calibration targets (defaults without any).
+fn calibrate(
+    enc: &SentenceEncoder,
+    head: &nn::Linear,
+    calib: &[Example],
+    ca_enc: &[(Vec<i64>, Vec<i64>)],
+    markers: bool,
+) -> Result<(f64, f32), TrainError> {
+    if calib.is_empty() {
+        return Ok((1.0, DEFAULT_NEUTRAL_BAND as f32));
     }
-    trained.sort();
-    let head = nn::linear(
-        enc.encoder.vs.root() / "rhetor_target" / "class",
-        2 * dim,
-        3,
-        Default::default(),
-    );
-    let mut opt = nn::AdamW {
-        wd: ft.weight_decay,
-        ..Default::default()
-    }
-    .build(&enc.encoder.vs, ft.lr)
-    .map_err(ModelError::from)?;
-    let encode = |xs: &[Example]| -> Vec<(Vec<i64>, Vec<i64>)> {
-        xs.iter()
-            .map(|x| {
-                let (from, to) = x.span.unwrap_or_default();
-                let (e, m) =
-                    enc.tokenizer
-                        .encode_span(&x.text, cfg.max_length, from, to, cfg.markers);
-                (e.ids, m)
-            })
-            .collect()
-    };
-    let (tr_enc, ca_enc, va_enc) = (encode(&train), encode(&calib), encode(&val));
-    let cw = class_weights(train.iter().map(|x| x.label));
-    let sentence_of = sentence_ids(&train);
-    let mut rng = SplitMix64::new(cfg.seed);
-    let bs = ft.batch_size.max(1);
-    let total = train.len().div_ceil(bs) * ft.epochs;
-    let warm = (total as f64 * ft.warmup).max(1.0);
-    let mut step = 0;
-    let mut ema: Option<f64> = None;
-    let started = std::time::Instant::now();
-    for epoch in 0..ft.epochs {
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        rng.shuffle(&mut order);
-        let mut batches: Vec<Vec<usize>> = Vec::new();
-        for bucket in order.chunks_mut(bs * 50) {
-            // Targets of one sentence have the same length: sorted together, they share
-            // a batch, where the contrast loss compares them.
-            bucket.sort_by_key(|&i| (tr_enc[i].0.len(), sentence_of[i]));
-            batches.extend(bucket.chunks(bs).map(|b| b.to_vec()));
-        }
-        rng.shuffle(&mut batches);
-        for b in batches {
-            let seqs: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].0.as_slice()).collect();
-            let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
-            let logits = head.forward(&target_features(&enc, &seqs, &masks, cfg.markers, true)?);
-            let labels: Vec<Label> = b.iter().map(|&i| train[i].label).collect();
-            let sentences: Vec<usize> = b.iter().map(|&i| sentence_of[i]).collect();
-            let loss = class_loss(&logits, &labels, Some(&cw));
-            let loss = match contrast_loss(&logits, &labels, &sentences) {
-                Some(pairs) => loss + pairs * cfg.contrast_weight,
-                None => loss,
-            };
-            opt.set_lr(lr_at(step, total, warm, ft.lr));
-            opt.backward_step_clip_norm(&loss, 1.0);
-            let l = loss.double_value(&[]);
-            ema = Some(ema.map_or(l, |e| 0.98 * e + 0.02 * l));
-            step += 1;
-            progress(
-                &format!(
-                    "epoch {}/{} loss {:.3}",
-                    epoch + 1,
-                    ft.epochs,
-                    ema.unwrap_or(l)
-                ),
-                step,
-                total,
-            );
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    progress("evaluate", 0, 1);
-    let all_ca: Vec<usize> = (0..calib.len()).collect();
-    let all_va: Vec<usize> = (0..val.len()).collect();
-    let ca_truth: Vec<Label> = calib.iter().map(|x| x.label).collect();
-    let temperature = if calib.is_empty() {
-        1.0
-    } else {
-        fit_temperature(
-            &logits_of(&enc, &head, &ca_enc, &all_ca, cfg.markers)?,
-            &ca_truth,
-        )
-    };
-    let probs_of = |logits: &Tensor| -> Vec<[f32; 3]> {
-        to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))
-            .chunks(3)
-            .map(|p| [p[0], p[1], p[2]])
-            .collect()
-    };
-    let band = if calib.is_empty() {
-        DEFAULT_NEUTRAL_BAND as f32
-    } else {
-        let ca_probs = probs_of(&logits_of(&enc, &head, &ca_enc, &all_ca, cfg.markers)?);
-        fit_band(&ca_probs.iter().map(tone_of).collect::<Vec<_>>(), &ca_truth)
-    };
-    let probs = probs_of(&logits_of(&enc, &head, &va_enc, &all_va, cfg.markers)?);
-    let pred: Vec<Label> = probs
-        .iter()
-        .map(|p| Label::from_tone(tone_of(p), band))
-        .collect();
-    // The sentence tone model's own sentence score used as the target's: the baseline.
+    let all: Vec<usize> = (0..calib.len()).collect();
+    let truth: Vec<Label> = calib.iter().map(|x| x.label).collect();
+    let temperature = fit_temperature(&logits_of(enc, head, ca_enc, &all, markers)?, &truth);
+    let probs = probs_of(&logits_of(enc, head, ca_enc, &all, markers)?, temperature);
+    let band = fit_band(&probs.iter().map(tone_of).collect::<Vec<_>>(), &truth);
+    Ok((temperature, band))
+}
+
+/// Softmax probabilities of `logits / temperature`, one row per target.
+fn probs_of(logits: &Tensor, temperature: f64) -> Vec<[f32; 3]> {
+    to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))
+        .chunks(3)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
+
+/// Validation per file: the target model's classes against the gold, next to the baseline
+/// (the `--init` sentence model's own sentence tone used as the target's).
+fn validate(
+    cfg: &TargetConfig,
+    rows: &TargetRows,
+    (probs, pred): &(Vec<[f32; 3]>, Vec<Label>),
+) -> Result<serde_json::Value, TrainError> {
     let baseline = match &cfg.init {
         Some(init) => {
             let base_model = TransformerModel::load(init, Settings::default())?;
-            let texts: Vec<&str> = val.iter().map(|x| x.text.as_str()).collect();
+            let texts: Vec<&str> = rows.val.iter().map(|x| x.text.as_str()).collect();
             Some((
                 base_model.manifest.name.clone(),
                 base_model.score(&texts, &|_| {})?,
@@ -332,8 +282,8 @@ pub fn train_target(
         None => None,
     };
     let mut validation = serde_json::Map::new();
-    for (file, range) in &val_files {
-        let truth: Vec<Label> = val[range.clone()].iter().map(|x| x.label).collect();
+    for (file, range) in &rows.val_files {
+        let truth: Vec<Label> = rows.val[range.clone()].iter().map(|x| x.label).collect();
         let mut m = json!({
             "target_model": class_metrics(&truth, &pred[range.clone()], &probs[range.clone()])
         });
@@ -346,30 +296,148 @@ pub fn train_target(
         }
         validation.insert(file.clone(), m);
     }
-    let validation = serde_json::Value::Object(validation);
+    Ok(serde_json::Value::Object(validation))
+}
 
-    // Write aside, then move into place.
+/// Trains the target-dependent tone model and writes the model folder. Returns the manifest
+/// written.
+pub fn train_target(
+    cfg: &TargetConfig,
+    ft: &FinetuneConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let rows = TargetRows::load(cfg)?;
+    let base_sha = base_sha256(&cfg.base)?;
+    let (enc, trained) = start_encoder(cfg)?;
+    let dim = enc.encoder.hidden_size();
+    let head = nn::linear(
+        enc.encoder.vs.root() / "rhetor_target" / "class",
+        2 * dim,
+        3,
+        Default::default(),
+    );
+    let mut opt = adamw(&enc.encoder.vs, ft)?;
+    let (tr_enc, ca_enc, va_enc) = (
+        encode(&enc, cfg, &rows.train),
+        encode(&enc, cfg, &rows.calib),
+        encode(&enc, cfg, &rows.val),
+    );
+    let cw = class_weights(rows.train.iter().map(|x| x.label));
+    let sentence_of = sentence_ids(&rows.train);
+    let mut rng = SplitMix64::new(cfg.seed);
+    let bs = ft.batch_size.max(1);
+    // Targets of one sentence have the same length: sorted together, they share a batch,
+    // where the contrast loss compares them.
+    let epoch_batches = || {
+        let mut order: Vec<usize> = (0..rows.train.len()).collect();
+        batches(
+            &mut order,
+            |i| (tr_enc[i].0.len(), sentence_of[i]),
+            bs,
+            &mut rng,
+        )
+    };
+    let loss_of = |b: &[usize]| -> Result<Tensor, TrainError> {
+        let seqs: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].0.as_slice()).collect();
+        let masks: Vec<&[i64]> = b.iter().map(|&i| tr_enc[i].1.as_slice()).collect();
+        let logits = head.forward(&target_features(&enc, &seqs, &masks, cfg.markers, true)?);
+        let labels: Vec<Label> = b.iter().map(|&i| rows.train[i].label).collect();
+        let sentences: Vec<usize> = b.iter().map(|&i| sentence_of[i]).collect();
+        let loss = class_loss(&logits, &labels, Some(&cw));
+        Ok(match contrast_loss(&logits, &labels, &sentences) {
+            Some(pairs) => loss + pairs * cfg.contrast_weight,
+            None => loss,
+        })
+    };
+    let (_, secs) = fit(
+        &mut opt,
+        ft,
+        rows.train.len(),
+        epoch_batches,
+        loss_of,
+        progress,
+    )?;
+    progress("evaluate", 0, 1);
+    let (temperature, band) = calibrate(&enc, &head, &rows.calib, &ca_enc, cfg.markers)?;
+    let validation = validate(
+        cfg,
+        &rows,
+        &predict(&enc, &head, cfg, &va_enc, (temperature, band))?,
+    )?;
+    let vars = enc.encoder.vs.variables();
+    let fitted = Fitted {
+        head: vec![
+            (
+                "class.weight".into(),
+                export(&vars, "rhetor_target.class.weight")?,
+            ),
+            (
+                "class.bias".into(),
+                export(&vars, "rhetor_target.class.bias")?,
+            ),
+        ],
+        overlay: export_overlay(&vars, &trained)?,
+        temperature,
+        band,
+        secs,
+        validation,
+    };
+    write_model(cfg, ft, &rows, base_sha, fitted)
+}
+
+/// Probabilities and classes of the validation targets, with the calibrated temperature and
+/// neutral band.
+fn predict(
+    enc: &SentenceEncoder,
+    head: &nn::Linear,
+    cfg: &TargetConfig,
+    va_enc: &[(Vec<i64>, Vec<i64>)],
+    (temperature, band): (f64, f32),
+) -> Result<(Vec<[f32; 3]>, Vec<Label>), TrainError> {
+    let all: Vec<usize> = (0..va_enc.len()).collect();
+    let probs = probs_of(
+        &logits_of(enc, head, va_enc, &all, cfg.markers)?,
+        temperature,
+    );
+    let pred = probs
+        .iter()
+        .map(|p| Label::from_tone(tone_of(p), band))
+        .collect();
+    Ok((probs, pred))
+}
+
+/// What training and calibration produced, for the model folder.
+struct Fitted {
+    head: Named,
+    overlay: Named,
+    temperature: f64,
+    band: f32,
+    secs: f64,
+    validation: serde_json::Value,
+}
+
+/// Writes head, overlay and manifest aside, then moves the folder into place.
+fn write_model(
+    cfg: &TargetConfig,
+    ft: &FinetuneConfig,
+    rows: &TargetRows,
+    base_sha: String,
+    fitted: Fitted,
+) -> Result<Manifest, TrainError> {
+    let Fitted {
+        head: head_t,
+        overlay,
+        temperature,
+        band,
+        secs,
+        validation,
+    } = fitted;
+    let (train, calib, val) = (&rows.train, &rows.calib, &rows.val);
     let staging = staging_dir(&cfg.out)?;
     let tmp = staging.path().to_path_buf();
-    let vars = enc.encoder.vs.variables();
-    let get = |n: &str| -> Result<Tensor, TrainError> {
-        vars.get(n)
-            .map(|t| t.detach().to_kind(Kind::Float).contiguous())
-            .ok_or_else(|| TrainError::Invalid(format!("missing variable {n}")))
-    };
-    let head_t = vec![
-        (
-            "class.weight".to_string(),
-            get("rhetor_target.class.weight")?,
-        ),
-        ("class.bias".to_string(), get("rhetor_target.class.bias")?),
-    ];
     let hp = tmp.join("head.safetensors");
     Tensor::write_safetensors(&head_t, &hp).map_err(|e| TrainError::Model(e.into()))?;
-    let mut overlay = Vec::new();
-    for n in &trained {
-        overlay.push((n.clone(), get(n)?.to_kind(Kind::Half)));
-    }
     let op = tmp.join("overlay.safetensors");
     Tensor::write_safetensors(&overlay, &op).map_err(|e| TrainError::Model(e.into()))?;
     let manifest = Manifest {
