@@ -339,6 +339,44 @@ pub(crate) fn adamw(vs: &nn::VarStore, ft: &FinetuneConfig) -> Result<nn::Optimi
     Ok(opt)
 }
 
+/// The fine-tuned model's files and training record for [`finish`]: `trained` is (first
+/// trained layer, layers), `weights` (head, overlay), `run` (steps, seconds).
+fn output(
+    cfg: &TrainConfig,
+    ft: &FinetuneConfig,
+    (first_trained, layers): (usize, usize),
+    (head, overlay): (Named, Named),
+    (steps, secs): (usize, f64),
+) -> Output {
+    let trained_params: i64 = overlay.iter().map(|(_, t)| t.numel() as i64).sum();
+    Output {
+        kind: HeadKind::Finetuned,
+        normalize: false,
+        head,
+        overlay: Some(overlay),
+        description: format!(
+            "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
+            cfg.base_name, first_trained, layers - 1
+        ),
+        layers: Vec::new(),
+        hidden: None,
+        training: json!({
+            "method": "fine-tune",
+            "epochs": ft.epochs,
+            "batch_size": ft.batch_size,
+            "lr": ft.lr,
+            "weight_decay": ft.weight_decay,
+            "warmup": ft.warmup,
+            "tone_weight": ft.tone_weight,
+            "quad_weight": ft.quad_weight,
+            "trained_layers": format!("{first_trained}..{}", layers - 1),
+            "trained_parameters": trained_params,
+            "steps": steps,
+            "train_seconds": secs.round(),
+        }),
+    }
+}
+
 /// Fine-tunes the encoder with the tone head and writes the model folder.
 pub fn train_finetune(
     cfg: &TrainConfig,
@@ -371,11 +409,7 @@ pub fn train_finetune(
         lens,
         pad: tokenizer.pad_id(),
     };
-    let (mut tr, ca, va) = (
-        rows.of(Split::Train),
-        rows.of(Split::Calib),
-        rows.of(Split::Val),
-    );
+    let [mut tr, ca, va] = [Split::Train, Split::Calib, Split::Val].map(|s| rows.of(s));
     let weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
     let mut rng = SplitMix64::new(cfg.seed);
     let bs = ft.batch_size.max(1);
@@ -394,33 +428,13 @@ pub fn train_finetune(
     );
     let vars = encoder.vs.variables();
     let (head, overlay) = (heads.export(&vars)?, export_overlay(&vars, &trained_names)?);
-    let trained_params: i64 = overlay.iter().map(|(_, t)| t.numel() as i64).sum();
-    let output = Output {
-        kind: HeadKind::Finetuned,
-        normalize: false,
-        head,
-        overlay: Some(overlay),
-        description: format!(
-            "{} with its transformer layers {}..{} fine-tuned (fp16 overlay) and a linear tone head on the mean-pooled output",
-            cfg.base_name, first_trained, layers - 1
-        ),
-        layers: Vec::new(),
-        hidden: None,
-        training: json!({
-            "method": "fine-tune",
-            "epochs": ft.epochs,
-            "batch_size": ft.batch_size,
-            "lr": ft.lr,
-            "weight_decay": ft.weight_decay,
-            "warmup": ft.warmup,
-            "tone_weight": ft.tone_weight,
-            "quad_weight": ft.quad_weight,
-            "trained_layers": format!("{first_trained}..{}", layers - 1),
-            "trained_parameters": trained_params,
-            "steps": steps,
-            "train_seconds": secs.round(),
-        }),
-    };
+    let output = output(
+        cfg,
+        ft,
+        (first_trained, layers),
+        (head, overlay),
+        (steps, secs),
+    );
     finish(cfg, &examples, &ca, &va, pred_ca, pred_va, output, base_sha)
 }
 

@@ -223,6 +223,12 @@ fn start_encoder(cfg: &TargetConfig) -> Result<(SentenceEncoder, Vec<String>), T
     Ok((enc, trained))
 }
 
+/// The 3-class head on the marked mention and the sentence (twice the hidden width).
+fn class_head(enc: &SentenceEncoder) -> nn::Linear {
+    let root = enc.encoder.vs.root() / "rhetor_target" / "class";
+    nn::linear(root, 2 * enc.encoder.hidden_size(), 3, Default::default())
+}
+
 /// Token ids and the mention mask of each target.
 fn encode(enc: &SentenceEncoder, cfg: &TargetConfig, xs: &[Example]) -> Vec<(Vec<i64>, Vec<i64>)> {
     xs.iter()
@@ -310,19 +316,10 @@ pub fn train_target(
     let rows = TargetRows::load(cfg)?;
     let base_sha = base_sha256(&cfg.base)?;
     let (enc, trained) = start_encoder(cfg)?;
-    let dim = enc.encoder.hidden_size();
-    let head = nn::linear(
-        enc.encoder.vs.root() / "rhetor_target" / "class",
-        2 * dim,
-        3,
-        Default::default(),
-    );
+    let head = class_head(&enc);
     let mut opt = adamw(&enc.encoder.vs, ft)?;
-    let (tr_enc, ca_enc, va_enc) = (
-        encode(&enc, cfg, &rows.train),
-        encode(&enc, cfg, &rows.calib),
-        encode(&enc, cfg, &rows.val),
-    );
+    let [tr_enc, ca_enc, va_enc] =
+        [&rows.train, &rows.calib, &rows.val].map(|xs| encode(&enc, cfg, xs));
     let cw = class_weights(rows.train.iter().map(|x| x.label));
     let sentence_of = sentence_ids(&rows.train);
     let mut rng = SplitMix64::new(cfg.seed);
@@ -417,6 +414,30 @@ struct Fitted {
     validation: serde_json::Value,
 }
 
+/// The manifest's record of how the target model was trained.
+fn training_record(
+    cfg: &TargetConfig,
+    ft: &FinetuneConfig,
+    rows: &TargetRows,
+    secs: f64,
+) -> serde_json::Value {
+    let (train, calib, val) = (&rows.train, &rows.calib, &rows.val);
+    json!({
+        "command": cfg.command,
+        "method": "target",
+        "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "init": cfg.init.as_ref().map(|p| p.display().to_string()),
+        "markers": cfg.markers,
+        "contrast_weight": cfg.contrast_weight,
+        "seed": cfg.seed,
+        "calib_fraction": cfg.calib_fraction,
+        "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
+        "epochs": ft.epochs, "batch_size": ft.batch_size, "lr": ft.lr,
+        "train_seconds": secs.round(),
+    })
+}
+
 /// Writes head, overlay and manifest aside, then moves the folder into place.
 fn write_model(
     cfg: &TargetConfig,
@@ -433,7 +454,6 @@ fn write_model(
         secs,
         validation,
     } = fitted;
-    let (train, calib, val) = (&rows.train, &rows.calib, &rows.val);
     let staging = staging_dir(&cfg.out)?;
     let tmp = staging.path().to_path_buf();
     let hp = tmp.join("head.safetensors");
@@ -479,20 +499,7 @@ fn write_model(
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
-        training: json!({
-            "command": cfg.command,
-            "method": "target",
-            "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
-            "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
-            "init": cfg.init.as_ref().map(|p| p.display().to_string()),
-            "markers": cfg.markers,
-            "contrast_weight": cfg.contrast_weight,
-            "seed": cfg.seed,
-            "calib_fraction": cfg.calib_fraction,
-            "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
-            "epochs": ft.epochs, "batch_size": ft.batch_size, "lr": ft.lr,
-            "train_seconds": secs.round(),
-        }),
+        training: training_record(cfg, ft, rows, secs),
         validation,
     };
     manifest.write(&tmp).map_err(io(&tmp))?;
