@@ -2,21 +2,17 @@
 //! on the calibration split, measure the validation split, and write the model folder aside
 //! before renaming it into place.
 
-use std::path::Path;
-
 use serde_json::json;
 use tch::{Kind, Tensor};
 
 use super::{
-    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, install_model,
-    relative_base, staging_dir, to_vec_f32, Predictions, Split, TrainConfig,
+    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, relative_base,
+    to_vec_f32, ModelFolder, Predictions, Split, TrainConfig,
 };
 use crate::data::{Example, NEUTRAL_BAND};
 use crate::error::TrainError;
 use crate::metrics;
-use crate::model::manifest::{
-    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource,
-};
+use crate::model::manifest::{BaseEncoder, Head, HeadKind, Manifest, ToneSource};
 use crate::model::Label;
 
 /// What a training run produced.
@@ -42,88 +38,106 @@ fn probs_rows(logits: &Tensor, t: f64) -> Vec<[f32; 3]> {
         .collect()
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |error| TrainError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
+/// What the calibration split decided: the softmax temperature, where the tone comes from
+/// (and the Pearson r of each candidate), the neutral band, and the quad head's temperature.
+struct Calibration {
+    temperature: f64,
+    tone_source: ToneSource,
+    regression_r: f64,
+    probabilities_r: f64,
+    band: f32,
+    quad_temperature: f64,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
-    cfg: &TrainConfig,
-    examples: &[(Example, Split)],
-    ca: &[usize],
-    va: &[usize],
-    calib: Predictions,
-    val: Predictions,
-    out: Output,
-    base_sha: String,
-) -> Result<Manifest, TrainError> {
-    // Temperature and tone source, on the calibration split.
-    let ca_lab: Vec<Label> = ca.iter().map(|&i| examples[i].0.label).collect();
-    let temperature = if ca.is_empty() {
-        1.0
-    } else {
-        fit_temperature(&calib.logits, &ca_lab)
-    };
-    let ca_probs = probs_rows(&calib.logits, temperature);
-    let (mut reg, mut prob, mut gold) = (Vec::new(), Vec::new(), Vec::new());
-    for (k, &i) in ca.iter().enumerate() {
-        if let Some(g) = examples[i].0.tone {
-            reg.push(calib.tone[k].clamp(-1.0, 1.0) as f64);
-            prob.push((ca_probs[k][2] - ca_probs[k][0]) as f64);
-            gold.push(g as f64);
+impl Calibration {
+    /// Fits the calibration on the rows `ca` and their predictions.
+    fn fit(examples: &[(Example, Split)], ca: &[usize], calib: &Predictions) -> Calibration {
+        let ca_lab: Vec<Label> = ca.iter().map(|&i| examples[i].0.label).collect();
+        let temperature = if ca.is_empty() {
+            1.0
+        } else {
+            fit_temperature(&calib.logits, &ca_lab)
+        };
+        let ca_probs = probs_rows(&calib.logits, temperature);
+        let (mut reg, mut prob, mut gold) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, &i) in ca.iter().enumerate() {
+            if let Some(g) = examples[i].0.tone {
+                reg.push(calib.tone[k].clamp(-1.0, 1.0) as f64);
+                prob.push((ca_probs[k][2] - ca_probs[k][0]) as f64);
+                gold.push(g as f64);
+            }
         }
+        let regression_r = metrics::pearson(&reg, &gold).unwrap_or(f64::NEG_INFINITY);
+        let probabilities_r = metrics::pearson(&prob, &gold).unwrap_or(f64::NEG_INFINITY);
+        let tone_source = if probabilities_r >= regression_r {
+            ToneSource::Probabilities
+        } else {
+            ToneSource::Regression
+        };
+        let mut cal = Calibration {
+            temperature,
+            tone_source,
+            regression_r,
+            probabilities_r,
+            band: NEUTRAL_BAND,
+            quad_temperature: 1.0,
+        };
+        if !ca.is_empty() {
+            cal.band = fit_band(&cal.tones(calib, &ca_probs), &ca_lab);
+        }
+        if let Some(q) = &calib.quad {
+            cal.quad_temperature = fit_temperature_index(q, &quad_index(examples, ca));
+        }
+        cal
     }
-    let reg_r = metrics::pearson(&reg, &gold).unwrap_or(f64::NEG_INFINITY);
-    let prob_r = metrics::pearson(&prob, &gold).unwrap_or(f64::NEG_INFINITY);
-    let tone_source = if prob_r >= reg_r {
-        ToneSource::Probabilities
-    } else {
-        ToneSource::Regression
-    };
-    let tones_of = |p: &Predictions, probs: &[[f32; 3]]| -> Vec<f32> {
-        match tone_source {
+
+    /// The tones of predictions `p` (with probabilities `probs`) from the chosen source.
+    fn tones(&self, p: &Predictions, probs: &[[f32; 3]]) -> Vec<f32> {
+        match self.tone_source {
             ToneSource::Regression => p.tone.iter().map(|t| t.clamp(-1.0, 1.0)).collect(),
             ToneSource::Probabilities => probs.iter().map(|p| p[2] - p[0]).collect(),
         }
-    };
-    let band = if ca.is_empty() {
-        NEUTRAL_BAND
-    } else {
-        fit_band(&tones_of(&calib, &ca_probs), &ca_lab)
-    };
-    let quad_index = |ix: &[usize]| -> Vec<i64> {
-        ix.iter()
-            .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
-            .collect()
-    };
-    let quad_t: f64 = calib
-        .quad
-        .as_ref()
-        .map_or(1.0, |q| fit_temperature_index(q, &quad_index(ca)));
+    }
+}
 
-    // Validation, per file and overall.
-    let probs_va = probs_rows(&val.logits, temperature);
-    let probs_uncal = probs_rows(&val.logits, 1.0);
-    let tone_va = tones_of(&val, &probs_va);
+/// The quad class index of each row (−1 for rows without one).
+fn quad_index(examples: &[(Example, Split)], ix: &[usize]) -> Vec<i64> {
+    ix.iter()
+        .map(|&i| examples[i].0.quad.map_or(-1, |q| q.index() as i64))
+        .collect()
+}
+
+/// The validation files present among the rows `va`, sorted.
+fn groups_of<'a>(examples: &'a [(Example, Split)], va: &[usize]) -> Vec<&'a str> {
     let mut groups: Vec<&str> = va.iter().map(|&i| examples[i].0.group.as_str()).collect();
     groups.sort();
     groups.dedup();
+    groups
+}
+
+/// Validation metrics per file and overall (and VADER's on the same rows).
+fn validate(
+    examples: &[(Example, Split)],
+    va: &[usize],
+    val: &Predictions,
+    cal: &Calibration,
+) -> serde_json::Value {
+    let probs_va = probs_rows(&val.logits, cal.temperature);
+    let probs_uncal = probs_rows(&val.logits, 1.0);
+    let tone_va = cal.tones(val, &probs_va);
     let mut by_file = serde_json::Map::new();
-    for g in groups {
+    for g in groups_of(examples, va) {
         let k: Vec<usize> = (0..va.len())
             .filter(|&k| examples[va[k]].0.group == g)
             .collect();
         let exs: Vec<&Example> = k.iter().map(|&k| &examples[va[k]].0).collect();
         let tones: Vec<f32> = k.iter().map(|&k| tone_va[k]).collect();
         let probs: Vec<[f32; 3]> = k.iter().map(|&k| probs_va[k]).collect();
-        let mut m = evaluate(&exs, &tones, &probs, band);
+        let mut m = evaluate(&exs, &tones, &probs, cal.band);
         if let Some(q) = &val.quad {
             let rows = Tensor::from_slice(&k.iter().map(|&k| k as i64).collect::<Vec<_>>());
             let ix: Vec<usize> = k.iter().map(|&k| va[k]).collect();
-            m["quad"] = quad_metrics(&q.index_select(0, &rows), &quad_index(&ix));
+            m["quad"] = quad_metrics(&q.index_select(0, &rows), &quad_index(examples, &ix));
         }
         let pu: Vec<[f32; 3]> = k.iter().map(|&k| probs_uncal[k]).collect();
         let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
@@ -131,29 +145,21 @@ pub fn finish(
         by_file.insert(g.to_string(), m);
     }
     let all: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
-    let mut overall = evaluate(&all, &tone_va, &probs_va, band);
+    let mut overall = evaluate(&all, &tone_va, &probs_va, cal.band);
     if let Some(q) = &val.quad {
-        overall["quad"] = quad_metrics(q, &quad_index(va));
+        overall["quad"] = quad_metrics(q, &quad_index(examples, va));
     }
     let vader = vader_baseline(examples, va);
+    json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader })
+}
 
-    // Write aside, then move into place.
-    let staging = staging_dir(&cfg.out)?;
-    let tmp = staging.path().to_path_buf();
-    let head_path = tmp.join("head.safetensors");
-    Tensor::write_safetensors(&out.head, &head_path).map_err(|e| TrainError::Model(e.into()))?;
-    let head_sha = sha256_file(&head_path).map_err(io(&head_path))?;
-    let overlay = match &out.overlay {
-        Some(tensors) => {
-            let p = tmp.join("overlay.safetensors");
-            Tensor::write_safetensors(tensors, &p).map_err(|e| TrainError::Model(e.into()))?;
-            Some(FileRef {
-                file: "overlay.safetensors".into(),
-                sha256: sha256_file(&p).map_err(io(&p))?,
-            })
-        }
-        None => None,
-    };
+/// The manifest's record of the run: data, splits, settings and the method's own facts.
+fn training_record(
+    cfg: &TrainConfig,
+    examples: &[(Example, Split)],
+    cal: &Calibration,
+    extra: &serde_json::Value,
+) -> serde_json::Value {
     let count = |s: Split| examples.iter().filter(|(_, sp)| *sp == s).count();
     let mut training = json!({
         "command": cfg.command,
@@ -165,13 +171,37 @@ pub fn finish(
         "rows": {"train": count(Split::Train), "calibration": count(Split::Calib), "validation": count(Split::Val)},
         "data_neutral_band": NEUTRAL_BAND,
         "class_tone": cfg.class_tone,
-        "tone_source_choice": {"regression_pearson": reg_r, "probabilities_pearson": prob_r},
+        "tone_source_choice": {"regression_pearson": cal.regression_r, "probabilities_pearson": cal.probabilities_r},
     });
-    if let (Some(t), Some(extra)) = (training.as_object_mut(), out.training.as_object()) {
+    if let (Some(t), Some(extra)) = (training.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
             t.insert(k.clone(), v.clone());
         }
     }
+    training
+}
+
+/// The last step of every sentence-model run: calibrates on the rows `ca`, validates on `va`
+/// and writes the model folder. Returns the manifest written.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    cfg: &TrainConfig,
+    examples: &[(Example, Split)],
+    ca: &[usize],
+    va: &[usize],
+    calib: Predictions,
+    val: Predictions,
+    out: Output,
+    base_sha: String,
+) -> Result<Manifest, TrainError> {
+    let cal = Calibration::fit(examples, ca, &calib);
+    let validation = validate(examples, va, &val, &cal);
+    let folder = ModelFolder::new(&cfg.out)?;
+    let head = folder.weights("head.safetensors", &out.head)?;
+    let overlay = match &out.overlay {
+        Some(tensors) => Some(folder.weights("overlay.safetensors", tensors)?),
+        None => None,
+    };
     let manifest = Manifest {
         name: cfg.name.clone(),
         description: out.description,
@@ -183,26 +213,25 @@ pub fn finish(
         },
         head: Head {
             kind: out.kind,
-            file: "head.safetensors".into(),
-            sha256: head_sha,
-            tone: tone_source,
-            temperature: (temperature * 100.0).round() / 100.0,
+            file: head.file,
+            sha256: head.sha256,
+            tone: cal.tone_source,
+            temperature: (cal.temperature * 100.0).round() / 100.0,
             normalize: out.normalize,
             layers: out.layers.clone(),
             hidden: out.hidden,
             overlay,
-            neutral_band: (band as f64 * 100.0).round() / 100.0,
+            neutral_band: (cal.band as f64 * 100.0).round() / 100.0,
             quad: val.quad.is_some(),
-            quad_temperature: (quad_t * 100.0).round() / 100.0,
+            quad_temperature: (cal.quad_temperature * 100.0).round() / 100.0,
             markers: false,
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
-        training,
-        validation: json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader }),
+        training: training_record(cfg, examples, &cal, &out.training),
+        validation,
     };
-    manifest.write(&tmp).map_err(io(&tmp))?;
-    install_model(staging, &cfg.out)?;
+    folder.install(&manifest)?;
     Ok(manifest)
 }
 
@@ -237,9 +266,6 @@ fn vader_baseline(examples: &[(Example, Split)], va: &[usize]) -> serde_json::Va
         return serde_json::Value::Null;
     };
     let mut by_file = serde_json::Map::new();
-    let mut groups: Vec<&str> = va.iter().map(|&i| examples[i].0.group.as_str()).collect();
-    groups.sort();
-    groups.dedup();
     let eval = |ks: &[usize]| {
         let exs: Vec<&Example> = ks.iter().map(|&k| &examples[va[k]].0).collect();
         let t: Vec<f32> = ks.iter().map(|&k| tones[k].tone).collect();
@@ -260,7 +286,7 @@ fn vader_baseline(examples: &[(Example, Split)], va: &[usize]) -> serde_json::Va
             "macro_f1": r4(metrics::macro_f1(&truth, &pred)),
         })
     };
-    for g in groups {
+    for g in groups_of(examples, va) {
         let ks: Vec<usize> = (0..va.len())
             .filter(|&k| examples[va[k]].0.group == g)
             .collect();

@@ -19,7 +19,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 use crate::data::{held_out, Columns, Example, Format, NEUTRAL_BAND};
 use crate::error::TrainError;
 use crate::metrics;
-use crate::model::manifest::{sha256_file, HeadKind, Manifest};
+use crate::model::manifest::{sha256_file, FileRef, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
 use crate::model::Label;
 
@@ -89,6 +89,50 @@ pub(crate) fn staging_dir(out: &Path) -> Result<tempfile::TempDir, TrainError> {
             path: parent,
             error,
         })
+}
+
+/// A model folder being written: files go into a staging folder beside `out`, and
+/// [`ModelFolder::install`] moves them into place, so a failed run leaves no half model.
+pub(crate) struct ModelFolder {
+    staging: tempfile::TempDir,
+    out: PathBuf,
+}
+
+impl ModelFolder {
+    /// A new staging folder for the model at `out`.
+    pub(crate) fn new(out: &Path) -> Result<ModelFolder, TrainError> {
+        Ok(ModelFolder {
+            staging: staging_dir(out)?,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Writes `tensors` as the safetensors file `file`; returns its name and sha256.
+    pub(crate) fn weights(
+        &self,
+        file: &str,
+        tensors: &[(String, Tensor)],
+    ) -> Result<FileRef, TrainError> {
+        let path = self.staging.path().join(file);
+        Tensor::write_safetensors(tensors, &path).map_err(|e| TrainError::Model(e.into()))?;
+        let sha256 = sha256_file(&path).map_err(|error| TrainError::Io {
+            path: path.clone(),
+            error,
+        })?;
+        Ok(FileRef {
+            file: file.into(),
+            sha256,
+        })
+    }
+
+    /// Writes the manifest and moves the folder into place.
+    pub(crate) fn install(self, manifest: &Manifest) -> Result<(), TrainError> {
+        let dir = self.staging.path().to_path_buf();
+        manifest
+            .write(&dir)
+            .map_err(|error| TrainError::Io { path: dir, error })?;
+        install_model(self.staging, &self.out)
+    }
 }
 
 /// The files a model folder is made of; `--force` replaces only these in an existing folder.

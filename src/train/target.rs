@@ -13,13 +13,13 @@ use super::finetune::{
 };
 use super::{
     base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
-    install_model, relative_base, staging_dir, to_vec_f32, TrainProgress,
+    relative_base, to_vec_f32, ModelFolder, TrainProgress,
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
 use crate::metrics;
 use crate::model::manifest::{
-    sha256_file, BaseEncoder, FileRef, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
+    BaseEncoder, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
 use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
 use crate::model::{Label, ToneModel};
@@ -59,13 +59,6 @@ pub struct TargetConfig {
     pub contrast_weight: f64,
     /// The command line, recorded in the manifest.
     pub command: String,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |error| TrainError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
 }
 
 fn logits_of(
@@ -454,12 +447,9 @@ fn write_model(
         secs,
         validation,
     } = fitted;
-    let staging = staging_dir(&cfg.out)?;
-    let tmp = staging.path().to_path_buf();
-    let hp = tmp.join("head.safetensors");
-    Tensor::write_safetensors(&head_t, &hp).map_err(|e| TrainError::Model(e.into()))?;
-    let op = tmp.join("overlay.safetensors");
-    Tensor::write_safetensors(&overlay, &op).map_err(|e| TrainError::Model(e.into()))?;
+    let folder = ModelFolder::new(&cfg.out)?;
+    let head = folder.weights("head.safetensors", &head_t)?;
+    let overlay = folder.weights("overlay.safetensors", &overlay)?;
     let manifest = Manifest {
         name: cfg.name.clone(),
         description: if cfg.markers {
@@ -481,17 +471,14 @@ fn write_model(
         },
         head: Head {
             kind: HeadKind::Target,
-            file: "head.safetensors".into(),
-            sha256: sha256_file(&hp).map_err(io(&hp))?,
+            file: head.file,
+            sha256: head.sha256,
             tone: ToneSource::Probabilities,
             temperature: (temperature * 100.0).round() / 100.0,
             normalize: false,
             layers: Vec::new(),
             hidden: None,
-            overlay: Some(FileRef {
-                file: "overlay.safetensors".into(),
-                sha256: sha256_file(&op).map_err(io(&op))?,
-            }),
+            overlay: Some(overlay),
             neutral_band: (band as f64 * 100.0).round() / 100.0,
             quad: false,
             quad_temperature: 1.0,
@@ -502,8 +489,7 @@ fn write_model(
         training: training_record(cfg, ft, rows, secs),
         validation,
     };
-    manifest.write(&tmp).map_err(io(&tmp))?;
-    install_model(staging, &cfg.out)?;
+    folder.install(&manifest)?;
     Ok(manifest)
 }
 
