@@ -11,8 +11,8 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 
 use super::finish::{finish, Output};
 use super::{
-    base_sha256, class_loss, class_weights, index_loss, load_splits, lr_at, masked_mse, to_vec_f32,
-    tone_target, Predictions, Split, TrainConfig, TrainProgress,
+    base_sha256, class_loss, class_weights, index_loss, indices, load_splits, lr_at, masked_mse,
+    to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
 use crate::data::Example;
 use crate::error::{ModelError, TrainError};
@@ -231,13 +231,6 @@ impl Rows<'_> {
         let seqs: Vec<&[i64]> = batch.iter().map(|&i| self.ids[i].as_slice()).collect();
         pad_batch(&seqs, self.pad)
     }
-
-    /// The indices of the rows in `split`.
-    fn of(&self, split: Split) -> Vec<usize> {
-        (0..self.examples.len())
-            .filter(|&i| self.examples[i].1 == split)
-            .collect()
-    }
 }
 
 impl Heads {
@@ -409,7 +402,7 @@ pub fn train_finetune(
         lens,
         pad: tokenizer.pad_id(),
     };
-    let [mut tr, ca, va] = [Split::Train, Split::Calib, Split::Val].map(|s| rows.of(s));
+    let [mut tr, ca, va] = [Split::Train, Split::Calib, Split::Val].map(|s| indices(&examples, s));
     let weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
     let mut rng = SplitMix64::new(cfg.seed);
     let bs = ft.batch_size.max(1);

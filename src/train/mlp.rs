@@ -9,9 +9,10 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use super::finetune::SplitMix64;
 use super::finish::{finish, Output};
 use super::{
-    base_sha256, class_loss, class_weights, embed_cached, load_splits, masked_mse, rows,
-    to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
+    base_sha256, class_loss, class_weights, embed_cached, indices, load_splits, masked_mse,
+    moments, rows, to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
 };
+use crate::data::Example;
 use crate::error::{ModelError, TrainError};
 use crate::model::head::MlpHead;
 use crate::model::manifest::{HeadKind, Manifest};
@@ -51,32 +52,16 @@ impl Default for MlpConfig {
     }
 }
 
-/// Trains the MLP head on the frozen layers `mc.layers` and writes the model folder. Returns
-/// the manifest written.
-pub fn train_mlp(
-    cfg: &TrainConfig,
-    mc: &MlpConfig,
+/// The MLP's training loop: AdamW, shuffled batches, class-weighted cross-entropy plus the
+/// tone MSE (× tone weight) on the standardised features `xs` of the rows `tr`.
+fn fit_mlp(
+    head: &MlpHead,
+    xs: &Tensor,
+    examples: &[(Example, Split)],
+    tr: &[usize],
+    (cfg, mc): (&TrainConfig, &MlpConfig),
     progress: TrainProgress<'_>,
-) -> Result<Manifest, TrainError> {
-    tch::manual_seed(cfg.seed as i64);
-    let examples = load_splits(cfg)?;
-    let base_sha = base_sha256(&cfg.base)?;
-    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone())?;
-    let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
-    let tag = format!("{base_sha} layers {:?}", mc.layers);
-    let feats = embed_cached(&enc, &tag, &texts, cfg.max_length, cfg.batch_size, progress)?;
-    let idx = |s: Split| -> Vec<usize> {
-        (0..examples.len())
-            .filter(|&i| examples[i].1 == s)
-            .collect()
-    };
-    let (tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
-    let xtr = rows(&feats, &tr);
-    let mean = xtr.mean_dim([0i64].as_slice(), true, Kind::Float);
-    let std = xtr.std_dim([0i64].as_slice(), true, true).clamp_min(1e-6);
-    let xs = (&feats - &mean) / &std;
-    let dim = enc.dim();
-    let head = MlpHead::new(dim, mc.hidden);
+) -> Result<(), TrainError> {
     let mut opt = nn::AdamW {
         wd: mc.weight_decay,
         ..Default::default()
@@ -86,13 +71,13 @@ pub fn train_mlp(
 
     let class_weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
     let mut rng = SplitMix64::new(cfg.seed);
-    let mut order = tr.clone();
+    let mut order = tr.to_vec();
     let steps = order.len().div_ceil(mc.batch_size) * mc.epochs;
     let mut step = 0;
     for epoch in 0..mc.epochs {
         rng.shuffle(&mut order);
         for b in order.chunks(mc.batch_size) {
-            let x = rows(&xs, b);
+            let x = rows(xs, b);
             let (tone, logits) = head.forward_t(&x, true);
             let labels: Vec<Label> = b.iter().map(|&i| examples[i].0.label).collect();
             let tones: Vec<Option<f32>> = b
@@ -111,6 +96,59 @@ pub fn train_mlp(
             );
         }
     }
+    Ok(())
+}
+
+/// The head's tensors with the standardisation folded into fc1:
+/// W·(x−μ)/σ + b = (W/σ)·x + (b − (W/σ)·μ).
+fn export_mlp(
+    head: &MlpHead,
+    (mean, std): (&Tensor, &Tensor),
+    hidden: i64,
+) -> Vec<(String, Tensor)> {
+    let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
+    let w1 = head.fc1.ws.detach() / std_v.unsqueeze(0);
+    let b1 = head
+        .fc1
+        .bs
+        .as_ref()
+        .map(|b| b.detach())
+        .unwrap_or_else(|| Tensor::zeros([hidden], (Kind::Float, tch::Device::Cpu)))
+        - (&w1 * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
+    let b2 = head
+        .fc2
+        .bs
+        .as_ref()
+        .map(|b| b.detach())
+        .unwrap_or_else(|| Tensor::zeros([4], (Kind::Float, tch::Device::Cpu)));
+    vec![
+        ("fc1.weight".to_string(), w1.contiguous()),
+        ("fc1.bias".to_string(), b1.contiguous()),
+        ("fc2.weight".to_string(), head.fc2.ws.detach().contiguous()),
+        ("fc2.bias".to_string(), b2.contiguous()),
+    ]
+}
+
+/// Trains the MLP head on the frozen layers `mc.layers` and writes the model folder. Returns
+/// the manifest written.
+pub fn train_mlp(
+    cfg: &TrainConfig,
+    mc: &MlpConfig,
+    progress: TrainProgress<'_>,
+) -> Result<Manifest, TrainError> {
+    tch::manual_seed(cfg.seed as i64);
+    let examples = load_splits(cfg)?;
+    let base_sha = base_sha256(&cfg.base)?;
+    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone())?;
+    let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
+    let tag = format!("{base_sha} layers {:?}", mc.layers);
+    let feats = embed_cached(&enc, &tag, &texts, cfg.max_length, cfg.batch_size, progress)?;
+    let [tr, ca, va] = [Split::Train, Split::Calib, Split::Val].map(|s| indices(&examples, s));
+    let (mean, std) = moments(&rows(&feats, &tr));
+    let xs = (&feats - &mean) / &std;
+    let dim = enc.dim();
+    let head = MlpHead::new(dim, mc.hidden);
+    fit_mlp(&head, &xs, &examples, &tr, (cfg, mc), progress)?;
     let predict = |ix: &[usize]| -> Predictions {
         let (t, l) = tch::no_grad(|| head.forward_t(&rows(&xs, ix), false));
         Predictions {
@@ -121,28 +159,7 @@ pub fn train_mlp(
     };
     let (pred_ca, pred_va) = (predict(&ca), predict(&va));
 
-    // Fold the standardisation into fc1: W·(x-μ)/σ + b = (W/σ)·x + (b - (W/σ)·μ).
-    let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
-    let w1 = head.fc1.ws.detach() / std_v.unsqueeze(0);
-    let b1 = head
-        .fc1
-        .bs
-        .as_ref()
-        .map(|b| b.detach())
-        .unwrap_or_else(|| Tensor::zeros([mc.hidden], (Kind::Float, tch::Device::Cpu)))
-        - (&w1 * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
-    let b2 = head
-        .fc2
-        .bs
-        .as_ref()
-        .map(|b| b.detach())
-        .unwrap_or_else(|| Tensor::zeros([4], (Kind::Float, tch::Device::Cpu)));
-    let tensors = vec![
-        ("fc1.weight".to_string(), w1.contiguous()),
-        ("fc1.bias".to_string(), b1.contiguous()),
-        ("fc2.weight".to_string(), head.fc2.ws.detach().contiguous()),
-        ("fc2.bias".to_string(), b2.contiguous()),
-    ];
+    let tensors = export_mlp(&head, (&mean, &std), mc.hidden);
     finish(
         cfg,
         &examples,

@@ -447,6 +447,99 @@ pub fn evaluate(
     })
 }
 
+/// The indices of the examples in `split`, in order.
+pub(crate) fn indices(examples: &[(Example, Split)], split: Split) -> Vec<usize> {
+    (0..examples.len())
+        .filter(|&i| examples[i].1 == split)
+        .collect()
+}
+
+/// Mean and standard deviation (at least 1e-6) of each feature over the rows of `x`, as
+/// `[1, dim]` tensors.
+pub(crate) fn moments(x: &Tensor) -> (Tensor, Tensor) {
+    let mean = x.mean_dim([0i64].as_slice(), true, Kind::Float);
+    let std = x.std_dim([0i64].as_slice(), true, true).clamp_min(1e-6);
+    (mean, std)
+}
+
+/// The ridge regression of the tone, λ chosen by Pearson r on the calibration rows:
+/// (r, λ, weights, bias).
+fn fit_ridge(
+    (x, y): (&Tensor, &[f32]),
+    (x_ca, y_ca): (&Tensor, &[f32]),
+    progress: TrainProgress<'_>,
+) -> (f64, f64, Tensor, f64) {
+    let y_ca: Vec<f64> = y_ca.iter().map(|&v| v as f64).collect();
+    let mut best = (
+        f64::NEG_INFINITY,
+        0.0,
+        Tensor::zeros([1], (Kind::Float, Device::Cpu)),
+        0.0,
+    );
+    for (step, lambda) in [1.0, 10.0, 100.0, 1000.0, 10000.0].into_iter().enumerate() {
+        progress("ridge", step + 1, 5);
+        let (w, b) = ridge(x, y, lambda);
+        let pred: Vec<f64> = to_vec_f32(&(x_ca.matmul(&w) + b))
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let r = metrics::pearson(&pred, &y_ca).unwrap_or(f64::NEG_INFINITY);
+        if r > best.0 {
+            best = (r, lambda, w, b);
+        }
+    }
+    best
+}
+
+/// The 3-class softmax regression, L2 chosen by macro-F1 on the calibration rows:
+/// (F1, L2, weights, bias).
+fn fit_softmax(
+    (x, y): (&Tensor, &[Label]),
+    (x_ca, y_ca): (&Tensor, &[Label]),
+    cfg: &TrainConfig,
+    progress: TrainProgress<'_>,
+) -> Result<(f64, f64, Tensor, Tensor), TrainError> {
+    let mut best = (f64::NEG_INFINITY, 0.0, None);
+    for (step, l2) in [1e-5, 1e-4, 1e-3].into_iter().enumerate() {
+        progress("softmax", step + 1, 3);
+        let (w, b) = softmax_regression(x, y, l2, cfg.epochs, cfg.seed);
+        let logits = x_ca.matmul(&w.transpose(0, 1)) + &b;
+        let f1 = metrics::macro_f1(y_ca, &logits_to_labels(&logits));
+        if f1 > best.0 {
+            best = (f1, l2, Some((w, b)));
+        }
+    }
+    let (f1, l2, wb) = best;
+    let (w, b) = wb.ok_or_else(|| TrainError::Invalid("softmax training failed".into()))?;
+    Ok((f1, l2, w, b))
+}
+
+/// The linear head's tensors with the standardisation folded in:
+/// w·(x−μ)/σ + b = (w/σ)·x + (b − (w/σ)·μ).
+fn fold_linear(
+    (mean, std): (&Tensor, &Tensor),
+    (w_tone, b_tone): (&Tensor, f64),
+    (w_cls, b_cls): (&Tensor, &Tensor),
+) -> (Vec<(String, Tensor)>, f64) {
+    let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
+    let w_tone_raw = w_tone / &std_v;
+    let b_tone_raw = b_tone - (&w_tone_raw * &mean_v).sum(Kind::Float).double_value(&[]);
+    let w_cls_raw = w_cls / std_v.unsqueeze(0);
+    let b_cls_raw =
+        b_cls - (&w_cls_raw * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
+    let dim = mean_v.size()[0];
+    let head = vec![
+        ("tone.weight".to_string(), w_tone_raw.view([1, dim])),
+        (
+            "tone.bias".to_string(),
+            Tensor::from_slice(&[b_tone_raw as f32]),
+        ),
+        ("class.weight".to_string(), w_cls_raw),
+        ("class.bias".to_string(), b_cls_raw),
+    ];
+    (head, b_tone_raw)
+}
+
 /// Trains the linear head and writes the model folder. Returns the manifest written.
 pub fn train_linear(
     cfg: &TrainConfig,
@@ -465,97 +558,35 @@ pub fn train_linear(
         cfg.batch_size,
         progress,
     )?;
-
-    let idx = |s: Split| -> Vec<usize> {
-        examples
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, sp))| *sp == s)
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let (tr, ca, va) = (idx(Split::Train), idx(Split::Calib), idx(Split::Val));
+    let [tr, ca, va] = [Split::Train, Split::Calib, Split::Val].map(|s| indices(&examples, s));
     let xtr = rows(&feats, &tr);
-    let mean = xtr.mean_dim([0i64].as_slice(), true, Kind::Float);
-    let std = xtr.std_dim([0i64].as_slice(), true, true).clamp_min(1e-6);
+    let (mean, std) = moments(&xtr);
     let standardise = |x: &Tensor| (x - &mean) / &std;
     let (xs_tr, xs_ca) = (standardise(&xtr), standardise(&rows(&feats, &ca)));
-
     // Tone regression on rows with an intensity rating, plus class-only rows at ±class_tone.
-    let with_tone = |ix: &[usize]| -> (Vec<usize>, Vec<f32>) {
-        ix.iter()
-            .enumerate()
-            .filter_map(|(k, &i)| examples[i].0.tone.map(|t| (k, t)))
-            .unzip()
-    };
     let (tr_k, tr_y): (Vec<usize>, Vec<f32>) = tr
         .iter()
         .enumerate()
         .filter_map(|(k, &i)| tone_target(&examples[i].0, cfg.class_tone).map(|t| (k, t)))
         .unzip();
-    let (ca_k, ca_y) = with_tone(&ca);
+    let (ca_k, ca_y): (Vec<usize>, Vec<f32>) = ca
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &i)| examples[i].0.tone.map(|t| (k, t)))
+        .unzip();
     if tr_k.is_empty() {
         return Err(TrainError::Invalid(
             "no training example has a numeric rating; the tone regression needs some".into(),
         ));
     }
-    let x_reg = rows(&xs_tr, &tr_k);
-    let x_reg_ca = rows(&xs_ca, &ca_k);
-    let ca_y64: Vec<f64> = ca_y.iter().map(|&v| v as f64).collect();
-    let mut best_ridge = (
-        f64::NEG_INFINITY,
-        0.0,
-        Tensor::zeros([1], (Kind::Float, Device::Cpu)),
-        0.0,
-    );
-    for (step, lambda) in [1.0, 10.0, 100.0, 1000.0, 10000.0].into_iter().enumerate() {
-        progress("ridge", step + 1, 5);
-        let (w, b) = ridge(&x_reg, &tr_y, lambda);
-        let pred: Vec<f64> = to_vec_f32(&(x_reg_ca.matmul(&w) + b))
-            .iter()
-            .map(|&v| v as f64)
-            .collect();
-        let r = metrics::pearson(&pred, &ca_y64).unwrap_or(f64::NEG_INFINITY);
-        if r > best_ridge.0 {
-            best_ridge = (r, lambda, w, b);
-        }
-    }
-    let (ridge_r, lambda, w_tone, b_tone) = best_ridge;
-
-    // 3-class softmax regression.
-    let tr_lab: Vec<Label> = tr.iter().map(|&i| examples[i].0.label).collect();
-    let ca_lab: Vec<Label> = ca.iter().map(|&i| examples[i].0.label).collect();
-    let mut best_cls = (f64::NEG_INFINITY, 0.0, None);
-    for (step, l2) in [1e-5, 1e-4, 1e-3].into_iter().enumerate() {
-        progress("softmax", step + 1, 3);
-        let (w, b) = softmax_regression(&xs_tr, &tr_lab, l2, cfg.epochs, cfg.seed);
-        let logits = xs_ca.matmul(&w.transpose(0, 1)) + &b;
-        let pred: Vec<Label> = logits_to_labels(&logits);
-        let f1 = metrics::macro_f1(&ca_lab, &pred);
-        if f1 > best_cls.0 {
-            best_cls = (f1, l2, Some((w, b)));
-        }
-    }
-    let (cls_f1, l2, wb) = best_cls;
-    let (w_cls, b_cls) = wb.ok_or_else(|| TrainError::Invalid("softmax training failed".into()))?;
-
-    // Fold the standardisation into the weights: w·(x-μ)/σ + b = (w/σ)·x + (b - (w/σ)·μ).
-    let (mean_v, std_v) = (mean.squeeze_dim(0), std.squeeze_dim(0));
-    let w_tone_raw = &w_tone / &std_v;
-    let b_tone_raw = b_tone - (&w_tone_raw * &mean_v).sum(Kind::Float).double_value(&[]);
-    let w_cls_raw = &w_cls / std_v.unsqueeze(0);
-    let b_cls_raw =
-        &b_cls - (&w_cls_raw * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
-    let dim = enc.encoder.hidden_size();
-    let head = vec![
-        ("tone.weight".to_string(), w_tone_raw.view([1, dim])),
-        (
-            "tone.bias".to_string(),
-            Tensor::from_slice(&[b_tone_raw as f32]),
-        ),
-        ("class.weight".to_string(), w_cls_raw),
-        ("class.bias".to_string(), b_cls_raw),
-    ];
+    let (x_reg, x_reg_ca) = (rows(&xs_tr, &tr_k), rows(&xs_ca, &ca_k));
+    let (ridge_r, lambda, w_tone, b_tone) =
+        fit_ridge((&x_reg, &tr_y), (&x_reg_ca, &ca_y), progress);
+    let labels = |ix: &[usize]| -> Vec<Label> { ix.iter().map(|&i| examples[i].0.label).collect() };
+    let (tr_lab, ca_lab) = (labels(&tr), labels(&ca));
+    let (cls_f1, l2, w_cls, b_cls) =
+        fit_softmax((&xs_tr, &tr_lab), (&xs_ca, &ca_lab), cfg, progress)?;
+    let (head, b_tone_raw) = fold_linear((&mean, &std), (&w_tone, b_tone), (&w_cls, &b_cls));
     let predict = |ix: &[usize]| -> Predictions {
         let x = rows(&feats, ix);
         let tone = x.matmul(&head[0].1.transpose(0, 1)).squeeze_dim(-1) + b_tone_raw;
@@ -567,33 +598,25 @@ pub fn train_linear(
         }
     };
     let (pred_ca, pred_va) = (predict(&ca), predict(&va));
-    finish::finish(
-        cfg,
-        &examples,
-        &ca,
-        &va,
-        pred_ca,
-        pred_va,
-        finish::Output {
-            kind: HeadKind::Linear,
-            normalize: true,
-            head,
-            overlay: None,
-            description: format!(
-                "Linear tone head (ridge tone + softmax classes) on frozen, mean-pooled, L2-normalised {} embeddings",
-                cfg.base_name
-            ),
-            layers: Vec::new(),
-            hidden: None,
-            training: json!({
-                "ridge_lambda": lambda,
-                "softmax_l2": l2,
-                "softmax_epochs": cfg.epochs,
-                "calibration_split": {"ridge_pearson": ridge_r, "macro_f1": cls_f1},
-            }),
-        },
-        base_sha,
-    )
+    let output = finish::Output {
+        kind: HeadKind::Linear,
+        normalize: true,
+        head,
+        overlay: None,
+        description: format!(
+            "Linear tone head (ridge tone + softmax classes) on frozen, mean-pooled, L2-normalised {} embeddings",
+            cfg.base_name
+        ),
+        layers: Vec::new(),
+        hidden: None,
+        training: json!({
+            "ridge_lambda": lambda,
+            "softmax_l2": l2,
+            "softmax_epochs": cfg.epochs,
+            "calibration_split": {"ridge_pearson": ridge_r, "macro_f1": cls_f1},
+        }),
+    };
+    finish::finish(cfg, &examples, &ca, &va, pred_ca, pred_va, output, base_sha)
 }
 
 /// Raw head outputs on a set of examples.
