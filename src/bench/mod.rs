@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::data::Example;
 use crate::error::{DataError, ModelError};
 use crate::metrics;
-use crate::model::{Label, TargetItem, ToneModel};
+use crate::model::{Label, TargetItem, Tone, ToneModel};
 use suite::Suite;
 
 /// Rows scored per call to a model.
@@ -162,95 +163,113 @@ pub enum BenchError {
     Empty(std::path::PathBuf),
 }
 
-/// Runs one model over one suite.
+/// One chunk of rows scored: each row's tone, with the latency of each batch (ms).
+fn score_chunk(
+    model: &dyn ToneModel,
+    chunk: &[Example],
+) -> Result<(Vec<Tone>, Vec<f64>), ModelError> {
+    let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
+    let last = std::cell::Cell::new(Instant::now());
+    let lat = std::cell::RefCell::new(Vec::new());
+    let report = |_: usize| {
+        let now = Instant::now();
+        lat.borrow_mut()
+            .push(now.duration_since(last.get()).as_secs_f64() * 1000.0);
+        last.set(now);
+    };
+    // Target-level suites (every row has a span) ask for the tone toward the target.
+    let items: Option<Vec<TargetItem>> = chunk
+        .iter()
+        .map(|r| {
+            r.span.map(|(from, to)| TargetItem {
+                text: &r.text,
+                from,
+                to,
+            })
+        })
+        .collect();
+    let tones = match items {
+        Some(items) if !items.is_empty() => model.score_targets(&items, &report)?,
+        _ => model.score(&texts, &report)?,
+    };
+    Ok((tones, lat.into_inner()))
+}
+
+/// Gold and predicted values of the rows scored so far.
+#[derive(Default)]
+struct Tally {
+    pred_tone: Vec<f64>,
+    gold_tone: Vec<f64>,
+    truth: Vec<Label>,
+    pred: Vec<Label>,
+    probs: Vec<[f32; 3]>,
+    latencies: Vec<f64>,
+    seconds: f64,
+}
+
+impl Tally {
+    fn add(&mut self, chunk: &[Example], tones: &[Tone]) {
+        for (row, t) in chunk.iter().zip(tones) {
+            if let Some(g) = row.tone {
+                self.gold_tone.push(g as f64);
+                self.pred_tone.push(t.tone as f64);
+            }
+            self.truth.push(row.label);
+            self.pred.push(t.label);
+            self.probs.push(t.probs.as_array());
+        }
+    }
+
+    fn outcome(mut self, suite: &Suite, model: &dyn ToneModel, tokens: Option<usize>) -> Outcome {
+        let (rows, seconds) = (self.truth.len(), self.seconds);
+        self.latencies.sort_by(|a, b| a.total_cmp(b));
+        Outcome {
+            suite: suite.name.clone(),
+            model: model.name().to_string(),
+            rows,
+            rated_rows: self.gold_tone.len(),
+            pearson: metrics::pearson(&self.pred_tone, &self.gold_tone),
+            spearman: metrics::spearman(&self.pred_tone, &self.gold_tone),
+            accuracy: metrics::accuracy(&self.truth, &self.pred),
+            macro_f1: metrics::macro_f1(&self.truth, &self.pred),
+            ece: metrics::ece(&self.probs, &self.truth, 10),
+            confusion: metrics::confusion(&self.truth, &self.pred),
+            seconds,
+            sentences_per_sec: rows as f64 / seconds.max(1e-9),
+            tokens_per_sec: tokens.map(|t| t as f64 / seconds.max(1e-9)),
+            batch_p50_ms: percentile(&self.latencies, 0.5),
+            batch_p95_ms: percentile(&self.latencies, 0.95),
+        }
+    }
+}
+
+/// Runs one model over one suite, streaming it in chunks.
 pub fn run_suite(
     model: &dyn ToneModel,
     suite: &Suite,
     progress: &dyn Fn(usize),
 ) -> Result<Outcome, BenchError> {
     let mut reader = suite.open()?;
-    let (mut pred_tone, mut gold_tone) = (Vec::new(), Vec::new());
-    let (mut truth, mut pred, mut probs) = (Vec::<Label>::new(), Vec::<Label>::new(), Vec::new());
-    let mut latencies = Vec::new();
-    let mut seconds = 0.0;
+    let mut tally = Tally::default();
     let mut tokens: Option<usize> = Some(0);
-    let mut rows = 0;
     loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for r in reader.by_ref().take(CHUNK) {
-            chunk.push(r?);
-        }
+        let chunk: Vec<Example> = reader.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
         if chunk.is_empty() {
             break;
         }
         let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
-        tokens = match (tokens, model.count_tokens(&texts)) {
-            (Some(a), Some(b)) => Some(a + b),
-            _ => None,
-        };
+        tokens = tokens.zip(model.count_tokens(&texts)).map(|(a, b)| a + b);
         let start = Instant::now();
-        let last = std::cell::Cell::new(start);
-        let lat = std::cell::RefCell::new(Vec::new());
-        let spans: Vec<(usize, usize)> = chunk.iter().filter_map(|r| r.span).collect();
-        let items: Vec<TargetItem> = if spans.len() == chunk.len() {
-            chunk
-                .iter()
-                .zip(&spans)
-                .map(|(r, &(from, to))| TargetItem {
-                    text: &r.text,
-                    from,
-                    to,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let report = |_: usize| {
-            let now = Instant::now();
-            lat.borrow_mut()
-                .push(now.duration_since(last.get()).as_secs_f64() * 1000.0);
-            last.set(now);
-        };
-        let tones = if items.is_empty() {
-            model.score(&texts, &report)?
-        } else {
-            model.score_targets(&items, &report)?
-        };
-        seconds += start.elapsed().as_secs_f64();
-        latencies.extend(lat.into_inner());
-        for (row, t) in chunk.iter().zip(&tones) {
-            if let Some(g) = row.tone {
-                gold_tone.push(g as f64);
-                pred_tone.push(t.tone as f64);
-            }
-            truth.push(row.label);
-            pred.push(t.label);
-            probs.push(t.probs.as_array());
-        }
-        rows += chunk.len();
-        progress(rows);
+        let (tones, latencies) = score_chunk(model, &chunk)?;
+        tally.seconds += start.elapsed().as_secs_f64();
+        tally.latencies.extend(latencies);
+        tally.add(&chunk, &tones);
+        progress(tally.truth.len());
     }
-    if rows == 0 {
+    if tally.truth.is_empty() {
         return Err(BenchError::Empty(suite.path.clone()));
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    Ok(Outcome {
-        suite: suite.name.clone(),
-        model: model.name().to_string(),
-        rows,
-        rated_rows: gold_tone.len(),
-        pearson: metrics::pearson(&pred_tone, &gold_tone),
-        spearman: metrics::spearman(&pred_tone, &gold_tone),
-        accuracy: metrics::accuracy(&truth, &pred),
-        macro_f1: metrics::macro_f1(&truth, &pred),
-        ece: metrics::ece(&probs, &truth, 10),
-        confusion: metrics::confusion(&truth, &pred),
-        seconds,
-        sentences_per_sec: rows as f64 / seconds.max(1e-9),
-        tokens_per_sec: tokens.map(|t| t as f64 / seconds.max(1e-9)),
-        batch_p50_ms: percentile(&latencies, 0.5),
-        batch_p95_ms: percentile(&latencies, 0.95),
-    })
+    Ok(tally.outcome(suite, model, tokens))
 }
 
 fn f(x: Option<f64>, digits: usize) -> String {
