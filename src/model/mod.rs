@@ -250,6 +250,26 @@ pub trait ToneModel {
     }
 }
 
+/// Runs `f` over the items in batches of at most `batch`, taken in order of `lens` (so a
+/// batch holds sequences of similar length and carries little padding), and returns the
+/// outputs in the items' own order. `f` gets the indices of one batch and returns one output
+/// per index, in that order.
+pub fn in_length_order<T, E>(
+    lens: &[usize],
+    batch: usize,
+    mut f: impl FnMut(&[usize]) -> Result<Vec<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| lens[i]);
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(lens.len()).collect();
+    for chunk in order.chunks(batch.max(1)) {
+        for (&i, y) in chunk.iter().zip(f(chunk)?) {
+            out[i] = Some(y);
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
 /// Sets libtorch's intra-op threads (0 = the CPUs this process may use, as
 /// `std::thread::available_parallelism` reports them: CPU affinity and cgroup quota count)
 /// and one inter-op thread, so several processes on one machine do not oversubscribe it.
@@ -268,6 +288,19 @@ pub fn set_threads(threads: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_length_order_batches_by_length_and_restores_order() {
+        let lens = [5, 1, 3, 1, 4];
+        let mut seen = Vec::new();
+        let out = in_length_order(&lens, 2, |b| {
+            seen.push(b.to_vec());
+            Ok::<_, ()>(b.iter().map(|&i| i * 10).collect())
+        })
+        .unwrap();
+        assert_eq!(seen, [vec![1, 3], vec![2, 4], vec![0]]);
+        assert_eq!(out, [0, 10, 20, 30, 40]);
+    }
 
     #[test]
     fn labels_serialise_lowercase_and_follow_the_probability_order() {

@@ -11,7 +11,7 @@ use super::encoder::pad_masks;
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, sha256_file_stamped, HeadKind, Manifest, ToneSource};
-use super::{Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel};
+use super::{in_length_order, Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel};
 use crate::error::{Hint, ModelError};
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
 
@@ -186,21 +186,16 @@ impl SentenceEncoder {
                 (Kind::Float, tch::Device::Cpu),
             ));
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| encodings[i].ids.len());
-        let mut parts = Vec::new();
+        let lens: Vec<usize> = encodings.iter().map(|e| e.ids.len()).collect();
         let mut done = 0;
-        for chunk in order.chunks(batch_size.max(1)) {
+        let rows = in_length_order(&lens, batch_size, |chunk| {
             let seqs: Vec<&[i64]> = chunk.iter().map(|&i| encodings[i].ids.as_slice()).collect();
-            parts.push(self.embed_batch(&seqs)?);
+            let rows = self.embed_batch(&seqs)?.unbind(0);
             done += chunk.len();
             progress(done);
-        }
-        let sorted = Tensor::cat(&parts, 0);
-        // Undo the sort: row order[k] of the output is row k of `sorted`.
-        let order_t = Tensor::from_slice(&order.iter().map(|&i| i as i64).collect::<Vec<_>>());
-        let out = Tensor::zeros_like(&sorted);
-        Ok(out.index_copy(0, &order_t, &sorted))
+            Ok::<_, ModelError>(rows)
+        })?;
+        Ok(Tensor::stack(&rows, 0))
     }
 }
 
@@ -457,32 +452,19 @@ impl TransformerModel {
                 )
             })
             .collect();
-        let mut order: Vec<usize> = (0..items.len()).collect();
-        order.sort_by_key(|&k| enc[k].0.ids.len());
-        let mut out: Vec<Option<Tone>> = vec![None; items.len()];
+        let lens: Vec<usize> = enc.iter().map(|e| e.0.ids.len()).collect();
         let mut done = 0;
-        for chunk in order.chunks(self.settings.batch_size.max(1)) {
+        in_length_order(&lens, self.settings.batch_size, |chunk| {
             let seqs: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].0.ids.as_slice()).collect();
             let masks: Vec<&[i64]> = chunk.iter().map(|&k| enc[k].1.as_slice()).collect();
-            let feats = target_features(
-                &self.encoder,
-                &seqs,
-                &masks,
-                self.manifest.head.markers,
-                false,
-            )?;
+            let markers = self.manifest.head.markers;
+            let feats = target_features(&self.encoder, &seqs, &masks, markers, false)?;
             let truncated: Vec<bool> = chunk.iter().map(|&k| enc[k].0.truncated).collect();
-            for (t, &k) in self
-                .tones_from_features(&feats, &truncated)?
-                .into_iter()
-                .zip(chunk)
-            {
-                out[k] = Some(t);
-            }
+            let tones = self.tones_from_features(&feats, &truncated)?;
             done += chunk.len();
             progress(done);
-        }
-        Ok(out.into_iter().flatten().collect())
+            Ok(tones)
+        })
     }
 }
 

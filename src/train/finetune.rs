@@ -19,7 +19,7 @@ use crate::error::{ModelError, TrainError};
 use crate::model::encoder::{mean_pool, pad_batch, Encoder};
 use crate::model::head::HeadOutput;
 use crate::model::manifest::{HeadKind, Manifest};
-use crate::model::Label;
+use crate::model::{in_length_order, Label};
 use crate::tokenize::{TextEncoder, WordPiece};
 
 /// Hyper-parameters of fine-tuning.
@@ -276,30 +276,35 @@ impl Heads {
 
     /// Predictions on the rows `ix`, in eval mode, in length-sorted batches of 64.
     fn predict(&self, enc: &Encoder, rows: &Rows, ix: &[usize]) -> Result<Predictions, TrainError> {
-        let mut order: Vec<usize> = (0..ix.len()).collect();
-        order.sort_by_key(|&k| rows.lens[ix[k]]);
-        let mut tone = vec![0f32; ix.len()];
-        let mut logits = vec![[0f32; 3]; ix.len()];
-        let mut quad = vec![[0f32; 5]; ix.len()];
-        for chunk in order.chunks(64) {
+        let lens: Vec<usize> = ix.iter().map(|&i| rows.lens[i]).collect();
+        let out = in_length_order(&lens, 64, |chunk| -> Result<Vec<_>, TrainError> {
             let batch: Vec<usize> = chunk.iter().map(|&k| ix[k]).collect();
             let (ids, mask) = rows.padded(&batch);
             let out = tch::no_grad(|| self.forward(enc, &ids, &mask, false))?;
             let (t, l) = (to_vec_f32(&out.tone), to_vec_f32(&out.logits));
-            let q = out.quad.as_ref().map(to_vec_f32).unwrap_or_default();
-            for (j, &k) in chunk.iter().enumerate() {
-                tone[k] = t[j];
-                logits[k].copy_from_slice(&l[3 * j..3 * j + 3]);
-                if !q.is_empty() {
-                    quad[k].copy_from_slice(&q[5 * j..5 * j + 5]);
-                }
-            }
-        }
+            let q = out
+                .quad
+                .as_ref()
+                .map(to_vec_f32)
+                .unwrap_or_else(|| vec![0.0; 5 * chunk.len()]);
+            Ok((0..chunk.len())
+                .map(|j| {
+                    (
+                        t[j],
+                        [l[3 * j], l[3 * j + 1], l[3 * j + 2]],
+                        q[5 * j..5 * j + 5].to_vec(),
+                    )
+                })
+                .collect())
+        })?;
+        let tone: Vec<f32> = out.iter().map(|o| o.0).collect();
+        let logits: Vec<[f32; 3]> = out.iter().map(|o| o.1).collect();
+        let quad: Vec<f32> = out.iter().flat_map(|o| o.2.clone()).collect();
         let table = |rows: Vec<f32>, k: i64| Tensor::from_slice(&rows).view([ix.len() as i64, k]);
         Ok(Predictions {
             tone,
             logits: table(logits.concat(), 3),
-            quad: self.quad.is_some().then(|| table(quad.concat(), 5)),
+            quad: self.quad.is_some().then(|| table(quad, 5)),
         })
     }
 

@@ -22,7 +22,7 @@ use crate::model::manifest::{
     BaseEncoder, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
 use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
-use crate::model::{Label, ToneModel};
+use crate::model::{in_length_order, Label, ToneModel};
 
 /// What to train the target model on.
 #[derive(Debug, Clone)]
@@ -68,20 +68,18 @@ fn logits_of(
     idx: &[usize],
     markers: bool,
 ) -> Result<Tensor, TrainError> {
-    let mut order: Vec<usize> = (0..idx.len()).collect();
-    order.sort_by_key(|&k| items[idx[k]].0.len());
-    let mut out = vec![[0f32; 3]; idx.len()];
-    for chunk in order.chunks(64) {
+    let lens: Vec<usize> = idx.iter().map(|&i| items[i].0.len()).collect();
+    let out = in_length_order(&lens, 64, |chunk| -> Result<Vec<[f32; 3]>, TrainError> {
         let seqs: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].0.as_slice()).collect();
         let masks: Vec<&[i64]> = chunk.iter().map(|&k| items[idx[k]].1.as_slice()).collect();
         let l = tch::no_grad(|| -> Result<Tensor, ModelError> {
             Ok(head.forward(&target_features(enc, &seqs, &masks, markers, false)?))
         })?;
-        let l = to_vec_f32(&l);
-        for (j, &k) in chunk.iter().enumerate() {
-            out[k] = [l[3 * j], l[3 * j + 1], l[3 * j + 2]];
-        }
-    }
+        Ok(to_vec_f32(&l)
+            .chunks(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect())
+    })?;
     let flat: Vec<f32> = out.iter().flatten().copied().collect();
     Ok(Tensor::from_slice(&flat).view([idx.len() as i64, 3]))
 }
