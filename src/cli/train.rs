@@ -348,20 +348,10 @@ impl OptimiserFlags {
 impl TargetArgs {
     fn config(&self, cfg: TrainConfig) -> TargetConfig {
         TargetConfig {
-            data: cfg.data,
-            val: cfg.val,
-            base: cfg.base,
-            base_name: cfg.base_name,
-            base_package: cfg.base_package,
+            train: cfg,
             init: self.init.clone(),
-            out: cfg.out,
-            name: cfg.name,
-            seed: cfg.seed,
-            calib_fraction: cfg.calib_fraction,
-            max_length: cfg.max_length,
             markers: !self.no_markers,
             contrast_weight: self.contrast_weight,
-            command: cfg.command,
         }
     }
 }

@@ -13,7 +13,7 @@ use super::finetune::{
 };
 use super::{
     base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
-    relative_base, to_vec_f32, ModelFolder, TrainProgress,
+    relative_base, to_vec_f32, ModelFolder, TrainConfig, TrainProgress,
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
@@ -24,41 +24,22 @@ use crate::model::manifest::{
 use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
 use crate::model::{in_length_order, Label, ToneModel};
 
-/// What to train the target model on.
+/// What to train the target model on: the shared training settings (`data` and `val` are
+/// files of target rows: sentence, mention span, class; `calib_fraction` of the training
+/// sentences is held out, by sentence, to fit the temperature and the neutral band; the
+/// sentence-reading fields `format`, `columns`, `val_fraction`, `batch_size`, `epochs` and
+/// `class_tone` do not apply) and the target method's own.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
-    /// Training files of target rows (sentence, mention span, class); a fraction is held out
-    /// for calibration, by sentence.
-    pub data: Vec<PathBuf>,
-    /// Target-row files used only for validation, each reported on its own.
-    pub val: Vec<PathBuf>,
-    /// Base encoder folder (installed by setup).
-    pub base: PathBuf,
-    /// The base encoder's name as the manifest records it (e.g. `all-MiniLM-L6-v2`).
-    pub base_name: String,
-    /// Where the base encoder comes from, as the manifest records it.
-    pub base_package: String,
+    /// Data, output, base encoder, seed, calibration fraction and maximum length.
+    pub train: TrainConfig,
     /// A sentence tone model whose encoder overlay initialises the encoder (and that gives
     /// the baseline).
     pub init: Option<PathBuf>,
-    /// Model folder to write; in an existing folder only the model files are replaced.
-    pub out: PathBuf,
-    /// Model name in the manifest.
-    pub name: String,
-    /// Seed of the calibration split, weight initialisation and batch order.
-    pub seed: u64,
-    /// Fraction of the training sentences held out to fit the softmax temperature and the
-    /// neutral band.
-    pub calib_fraction: f64,
-    /// Maximum tokens per sentence (before the two mention markers are added); longer
-    /// sentences are truncated.
-    pub max_length: usize,
     /// Wrap the mention in marker tokens (`<` … `>`) so the encoder sees which one is meant.
     pub markers: bool,
     /// Weight of the pairwise contrast loss (`contrast_loss`) against the class loss.
     pub contrast_weight: f64,
-    /// The command line, recorded in the manifest.
-    pub command: String,
 }
 
 fn logits_of(
@@ -159,7 +140,7 @@ struct TargetRows {
 impl TargetRows {
     fn load(cfg: &TargetConfig) -> Result<TargetRows, TrainError> {
         let (mut train, mut calib) = (Vec::new(), Vec::new());
-        for p in &cfg.data {
+        for p in &cfg.train.data {
             for ex in load_targets(p)? {
                 let probe = Example {
                     key: ex.text.clone(),
@@ -170,7 +151,11 @@ impl TargetRows {
                     quad: None,
                     group: "targets".into(),
                 };
-                if held_out(&probe, cfg.seed.wrapping_add(1), cfg.calib_fraction) {
+                if held_out(
+                    &probe,
+                    cfg.train.seed.wrapping_add(1),
+                    cfg.train.calib_fraction,
+                ) {
                     calib.push(ex);
                 } else {
                     train.push(ex);
@@ -178,7 +163,7 @@ impl TargetRows {
             }
         }
         let (mut val, mut val_files) = (Vec::new(), Vec::new());
-        for p in &cfg.val {
+        for p in &cfg.train.val {
             let start = val.len();
             val.extend(load_targets(p)?);
             val_files.push((display_data_path(p), start..val.len()));
@@ -198,7 +183,7 @@ impl TargetRows {
 /// The base encoder with `--init`'s overlay applied, its transformer layers trainable; and
 /// the names of the trained tensors.
 fn start_encoder(cfg: &TargetConfig) -> Result<(SentenceEncoder, Vec<String>), TrainError> {
-    let mut enc = SentenceEncoder::load(&cfg.base)?;
+    let mut enc = SentenceEncoder::load(&cfg.train.base)?;
     enc.normalize = false;
     if let Some(init) = &cfg.init {
         let m = Manifest::read(init)?;
@@ -225,9 +210,9 @@ fn encode(enc: &SentenceEncoder, cfg: &TargetConfig, xs: &[Example]) -> Vec<(Vec
     xs.iter()
         .map(|x| {
             let (from, to) = x.span.unwrap_or_default();
-            let (e, m) = enc
-                .tokenizer
-                .encode_span(&x.text, cfg.max_length, from, to, cfg.markers);
+            let (e, m) =
+                enc.tokenizer
+                    .encode_span(&x.text, cfg.train.max_length, from, to, cfg.markers);
             (e.ids, m)
         })
         .collect()
@@ -303,9 +288,9 @@ pub fn train_target(
     ft: &FinetuneConfig,
     progress: TrainProgress<'_>,
 ) -> Result<Manifest, TrainError> {
-    tch::manual_seed(cfg.seed as i64);
+    tch::manual_seed(cfg.train.seed as i64);
     let rows = TargetRows::load(cfg)?;
-    let base_sha = base_sha256(&cfg.base)?;
+    let base_sha = base_sha256(&cfg.train.base)?;
     let (enc, trained) = start_encoder(cfg)?;
     let head = class_head(&enc);
     let mut opt = adamw(&enc.encoder.vs, ft)?;
@@ -313,7 +298,7 @@ pub fn train_target(
         [&rows.train, &rows.calib, &rows.val].map(|xs| encode(&enc, cfg, xs));
     let cw = class_weights(rows.train.iter().map(|x| x.label));
     let sentence_of = sentence_ids(&rows.train);
-    let mut rng = SplitMix64::new(cfg.seed);
+    let mut rng = SplitMix64::new(cfg.train.seed);
     let bs = ft.batch_size.max(1);
     // Targets of one sentence have the same length: sorted together, they share a batch,
     // where the contrast loss compares them.
@@ -414,15 +399,15 @@ fn training_record(
 ) -> serde_json::Value {
     let (train, calib, val) = (&rows.train, &rows.calib, &rows.val);
     json!({
-        "command": cfg.command,
+        "command": cfg.train.command,
         "method": "target",
-        "data": cfg.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
-        "validation_files": cfg.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "data": cfg.train.data.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
+        "validation_files": cfg.train.val.iter().map(|p| display_data_path(p)).collect::<Vec<_>>(),
         "init": cfg.init.as_ref().map(|p| p.display().to_string()),
         "markers": cfg.markers,
         "contrast_weight": cfg.contrast_weight,
-        "seed": cfg.seed,
-        "calib_fraction": cfg.calib_fraction,
+        "seed": cfg.train.seed,
+        "calib_fraction": cfg.train.calib_fraction,
         "rows": {"train": train.len(), "calibration": calib.len(), "validation": val.len()},
         "epochs": ft.epochs, "batch_size": ft.batch_size, "lr": ft.lr,
         "train_seconds": secs.round(),
@@ -445,26 +430,26 @@ fn write_model(
         secs,
         validation,
     } = fitted;
-    let folder = ModelFolder::new(&cfg.out)?;
+    let folder = ModelFolder::new(&cfg.train.out)?;
     let head = folder.weights("head.safetensors", &head_t)?;
     let overlay = folder.weights("overlay.safetensors", &overlay)?;
     let manifest = Manifest {
-        name: cfg.name.clone(),
+        name: cfg.train.name.clone(),
         description: if cfg.markers {
             format!(
                 "Target-dependent tone: {} fine-tuned (fp16 overlay); the mention is wrapped in < > markers and a linear head reads the pooled marked tokens and the opening marker",
-                cfg.base_name
+                cfg.train.base_name
             )
         } else {
             format!(
                 "Target-dependent tone: {} fine-tuned (fp16 overlay) with a linear head on the pooled sentence and pooled mention tokens",
-                cfg.base_name
+                cfg.train.base_name
             )
         },
         base: BaseEncoder {
-            name: cfg.base_name.clone(),
-            path: relative_base(&cfg.base, &cfg.out),
-            package: cfg.base_package.clone(),
+            name: cfg.train.base_name.clone(),
+            path: relative_base(&cfg.train.base, &cfg.train.out),
+            package: cfg.train.base_package.clone(),
             sha256: base_sha,
         },
         head: Head {
@@ -483,7 +468,7 @@ fn write_model(
             markers: cfg.markers,
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
-        max_length: cfg.max_length,
+        max_length: cfg.train.max_length,
         training: training_record(cfg, ft, rows, secs),
         validation,
     };
