@@ -189,19 +189,14 @@ pub enum ModelError {
         /// The sha256 (hex) of the installed weights.
         found: String,
     },
-    /// The libtorch runtime failed (loading weights or running the network); holds its message.
-    #[error("the torch runtime failed: {0}")]
-    Torch(String),
+    /// The libtorch runtime failed (loading weights or running the network); its error is the
+    /// source.
+    #[error("the torch runtime failed")]
+    Torch(#[from] tch::TchError),
     /// A model or its input is inconsistent (a layer the encoder does not have, an axis whose
     /// two poles embed to the same point, an input of the wrong shape); holds the whole message.
     #[error("{0}")]
     Invalid(String),
-}
-
-impl From<tch::TchError> for ModelError {
-    fn from(e: tch::TchError) -> Self {
-        ModelError::Torch(e.to_string())
-    }
 }
 
 /// Errors while reading labeled data for training or benchmarks.
@@ -213,6 +208,7 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
         /// The I/O error that stopped the read.
+        #[source]
         error: std::io::Error,
         /// What to do about it.
         hint: Hint,

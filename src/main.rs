@@ -10,7 +10,7 @@ fn main() {
             if cli::is_broken_pipe(&err) {
                 0
             } else {
-                eprintln!("rhetor: error: {err:#}");
+                eprintln!("rhetor: error: {}", cli::message(&err));
                 2
             }
         }

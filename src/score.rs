@@ -350,8 +350,8 @@ pub enum ScoreError {
     Model(ModelError),
     /// The row sink ([`Emit`]) failed, e.g. a closed pipe or a full disk; no more rows are
     /// scored.
-    #[error("cannot write output: {0}")]
-    Output(std::io::Error),
+    #[error("cannot write output")]
+    Output(#[source] std::io::Error),
 }
 
 #[cfg(test)]

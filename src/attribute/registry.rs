@@ -75,6 +75,7 @@ pub enum RegistryError {
         /// The registry file, as given.
         path: String,
         /// The read error.
+        #[source]
         error: std::io::Error,
     },
     /// The file is not valid TOML of `[[actor]]` tables, or an actor lacks an id or an alias.

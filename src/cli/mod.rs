@@ -69,13 +69,27 @@ pub fn run() -> Result<i32> {
     }
 }
 
+/// The error and its causes joined by ": ", leaving out a cause whose text the message
+/// already holds (library errors name their cause and also keep it as their source).
+pub fn message(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
 /// True when the error is a closed pipe on output (`rhetor score … | head`): not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<rhetor::score::ScoreError>()
-                .is_some_and(|e| matches!(e, rhetor::score::ScoreError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
     })
 }
 

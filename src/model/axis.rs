@@ -268,8 +268,7 @@ impl Axes {
                 .find(|(n, _)| *n == axis.encoder)
                 .expect("embedded just above");
             let proj = emb.mv(&axis.direction) - axis.offset;
-            let vals = Vec::<f32>::try_from(proj.to_kind(Kind::Float))
-                .map_err(|e| ModelError::Torch(e.to_string()))?;
+            let vals = Vec::<f32>::try_from(proj.to_kind(Kind::Float))?;
             for (row, v) in out.iter_mut().zip(vals) {
                 row.push(v);
             }

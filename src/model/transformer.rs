@@ -124,7 +124,7 @@ impl SentenceEncoder {
         self.encoder
             .model
             .quantize(&ids, &mask)
-            .map_err(|e| ModelError::Torch(format!("cannot quantize the encoder to int8: {e}")))
+            .map_err(ModelError::from)
     }
 
     /// Size of an embedding: hidden size × number of pooled layers.
@@ -157,13 +157,13 @@ impl SentenceEncoder {
             if self.layers.is_empty() {
                 let last = all
                     .last()
-                    .ok_or_else(|| ModelError::Torch("no output".into()))?;
+                    .ok_or_else(|| ModelError::Invalid("the encoder returned no output".into()))?;
                 return Ok(pool(last));
             }
             let mut parts = Vec::with_capacity(self.layers.len());
             for &l in &self.layers {
                 let h = all.get(l - 1).ok_or_else(|| {
-                    ModelError::Torch(format!("the encoder returned no output for layer {l}"))
+                    ModelError::Invalid(format!("the encoder returned no output for layer {l}"))
                 })?;
                 parts.push(pool(h));
             }
@@ -486,7 +486,7 @@ pub fn target_features(
         let all = enc.encoder.hidden_states(&ids, &mask, train)?;
         let last = all
             .last()
-            .ok_or_else(|| ModelError::Torch("no output".into()))?;
+            .ok_or_else(|| ModelError::Invalid("the encoder returned no output".into()))?;
         let mention = mean_pool(last, &mmask);
         let other = if markers {
             // The first marked token is the opening marker.

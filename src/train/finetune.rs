@@ -207,7 +207,7 @@ impl Heads {
         let layers = enc.hidden_states(ids, mask, train)?;
         let last = layers
             .last()
-            .ok_or_else(|| ModelError::Torch("no output".into()))?;
+            .ok_or_else(|| ModelError::Invalid("the encoder returned no output".into()))?;
         let pooled = mean_pool(last, mask);
         Ok(HeadOutput {
             tone: self.tone.forward(&pooled).squeeze_dim(-1),
