@@ -12,7 +12,6 @@ use ndarray::Array1;
 use serde::Serialize;
 
 use crate::model::{Label, Quad};
-use crate::report::csv_field;
 use crate::row::Row;
 
 /// The length of the periods sentences are grouped into, by their article's date.
@@ -381,57 +380,74 @@ pub fn to_csv(stats: &[Stat]) -> String {
         .iter()
         .flat_map(|s| s.axes.keys().map(String::as_str))
         .collect();
-    let mut out = String::from(
-        "by,actor,speaker,target,period,sentences,articles,mean_tone,sd,ci_low,ci_high,share_negative,share_positive,share_verbal_cooperation,share_material_cooperation,share_verbal_conflict,share_material_conflict,share_no_event",
-    );
+    let mut header: Vec<String> = CSV_HEADER.iter().map(|h| h.to_string()).collect();
     for a in &axes {
-        out += &format!(",axis_{a}_mean,axis_{a}_sd,axis_{a}_ci_low,axis_{a}_ci_high");
+        header.extend(["mean", "sd", "ci_low", "ci_high"].map(|k| format!("axis_{a}_{k}")));
     }
-    out.push('\n');
+    let mut w = crate::report::csv_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(&header);
+    for s in stats {
+        let _ = w.write_record(csv_record(s, &axes));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+const CSV_HEADER: [&str; 18] = [
+    "by",
+    "actor",
+    "speaker",
+    "target",
+    "period",
+    "sentences",
+    "articles",
+    "mean_tone",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "share_negative",
+    "share_positive",
+    "share_verbal_cooperation",
+    "share_material_cooperation",
+    "share_verbal_conflict",
+    "share_material_conflict",
+    "share_no_event",
+];
+
+/// One statistic as CSV fields, numbers with 4 decimals, empty where undefined.
+fn csv_record(s: &Stat, axes: &std::collections::BTreeSet<&str>) -> Vec<String> {
     let r = |x: f64| format!("{:.4}", x);
     let maybe = |x: Option<f64>| x.map(r).unwrap_or_default();
-    for s in stats {
-        let quad = match &s.quad {
-            Some(q) => q.as_array().map(r).join(","),
-            None => ",,,,".to_string(),
-        };
-        out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            serde_json::to_value(s.by)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            csv_field(&s.actor),
-            csv_field(s.speaker.as_deref().unwrap_or_default()),
-            csv_field(s.target.as_deref().unwrap_or_default()),
-            csv_field(&s.period),
-            s.sentences,
-            s.articles,
-            r(s.mean_tone),
-            maybe(s.sd),
-            maybe(s.ci_low),
-            maybe(s.ci_high),
-            r(s.share_negative),
-            r(s.share_positive),
-            quad
-        );
-        for a in &axes {
-            match s.axes.get(*a) {
-                Some(x) => {
-                    out += &format!(
-                        ",{},{},{},{}",
-                        r(x.mean),
-                        maybe(x.sd),
-                        maybe(x.ci_low),
-                        maybe(x.ci_high)
-                    )
-                }
-                None => out += ",,,,",
-            }
-        }
-        out.push('\n');
+    let by = serde_json::to_value(s.by)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let mut rec = vec![
+        by,
+        s.actor.clone(),
+        s.speaker.clone().unwrap_or_default(),
+        s.target.clone().unwrap_or_default(),
+        s.period.clone(),
+        s.sentences.to_string(),
+        s.articles.to_string(),
+        r(s.mean_tone),
+        maybe(s.sd),
+        maybe(s.ci_low),
+        maybe(s.ci_high),
+        r(s.share_negative),
+        r(s.share_positive),
+    ];
+    match &s.quad {
+        Some(q) => rec.extend(q.as_array().map(r)),
+        None => rec.extend([(); 5].map(|_| String::new())),
     }
-    out
+    for a in axes {
+        match s.axes.get(*a) {
+            Some(x) => rec.extend([r(x.mean), maybe(x.sd), maybe(x.ci_low), maybe(x.ci_high)]),
+            None => rec.extend([(); 4].map(|_| String::new())),
+        }
+    }
+    rec
 }
 
 #[cfg(test)]

@@ -245,6 +245,29 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
     Ok(if failed { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
+/// Columns of `--input targets --format csv`.
+const TARGET_CSV_HEADER: [&str; 14] = [
+    "source",
+    "index",
+    "id",
+    "text",
+    "from",
+    "to",
+    "mention",
+    "tone",
+    "label",
+    "negative",
+    "neutral",
+    "positive",
+    "model",
+    "truncated",
+];
+
+/// A tone rounded to 4 decimals, as the rows print it.
+fn r4(x: f32) -> f64 {
+    (x as f64 * 10_000.0).round() / 10_000.0
+}
+
 /// Writes `--input targets` rows: JSONL (default), CSV with a header, or a terminal table.
 fn write_target_rows(
     out: &mut dyn Write,
@@ -253,53 +276,48 @@ fn write_target_rows(
     tones: &[rhetor::Tone],
     model: &str,
 ) -> Result<()> {
-    use rhetor::report::csv_field;
-    let r4 = |x: f32| (x as f64 * 10_000.0).round() / 10_000.0;
     if format == Format::Csv {
-        writeln!(out, "source,index,id,text,from,to,mention,tone,label,negative,neutral,positive,model,truncated")?;
+        let mut w = rhetor::report::csv_writer(out);
+        w.write_record(TARGET_CSV_HEADER)?;
+        for (t, tone) in items.iter().zip(tones) {
+            let p = tone.probs;
+            w.write_record([
+                t.source.clone(),
+                t.index.to_string(),
+                t.id.clone().unwrap_or_default(),
+                t.text.clone(),
+                t.from.to_string(),
+                t.to.to_string(),
+                t.mention(),
+                r4(tone.tone).to_string(),
+                tone.label.as_str().to_string(),
+                r4(p.negative).to_string(),
+                r4(p.neutral).to_string(),
+                r4(p.positive).to_string(),
+                model.to_string(),
+                tone.truncated.to_string(),
+            ])?;
+        }
+        w.flush()?;
+        return Ok(());
     }
     for (t, tone) in items.iter().zip(tones) {
-        let mention: String = t.text.chars().skip(t.from).take(t.to - t.from).collect();
+        let mention = t.mention();
         let p = tone.probs;
-        match format {
-            Format::Jsonl => {
-                let row = serde_json::json!({
-                    "source": t.source, "index": t.index, "id": t.id, "text": t.text,
-                    "target": {"from": t.from, "to": t.to, "mention": mention},
-                    "tone": r4(tone.tone), "label": tone.label,
-                    "probs": {"negative": r4(p.negative), "neutral": r4(p.neutral), "positive": r4(p.positive)},
-                    "model": model, "truncated": tone.truncated,
-                });
-                serde_json::to_writer(&mut *out, &row)?;
-                out.write_all(b"\n")?;
-            }
-            Format::Csv => writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_field(&t.source),
-                t.index,
-                csv_field(t.id.as_deref().unwrap_or("")),
-                csv_field(&t.text),
-                t.from,
-                t.to,
-                csv_field(&mention),
-                r4(tone.tone),
-                tone.label.as_str(),
-                r4(p.negative),
-                r4(p.neutral),
-                r4(p.positive),
-                csv_field(model),
-                tone.truncated
-            )?,
-            Format::Table => writeln!(
-                out,
-                "{:+.2} {:<8} {:<24} {}",
-                tone.tone,
-                tone.label.as_str(),
-                mention,
-                t.text
-            )?,
+        if format == Format::Table {
+            let (tone, label) = (tone.tone, tone.label.as_str());
+            writeln!(out, "{tone:+.2} {label:<8} {mention:<24} {}", t.text)?;
+            continue;
         }
+        let row = serde_json::json!({
+            "source": t.source, "index": t.index, "id": t.id, "text": t.text,
+            "target": {"from": t.from, "to": t.to, "mention": mention},
+            "tone": r4(tone.tone), "label": tone.label,
+            "probs": {"negative": r4(p.negative), "neutral": r4(p.neutral), "positive": r4(p.positive)},
+            "model": model, "truncated": tone.truncated,
+        });
+        serde_json::to_writer(&mut *out, &row)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }

@@ -22,6 +22,17 @@ pub struct TargetInput {
     pub to: usize,
 }
 
+impl TargetInput {
+    /// The mention: the characters `from..to` of `text`.
+    pub fn mention(&self) -> String {
+        self.text
+            .chars()
+            .skip(self.from)
+            .take(self.to - self.from)
+            .collect()
+    }
+}
+
 #[derive(Deserialize)]
 struct JsonTarget {
     #[serde(default)]

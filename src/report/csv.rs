@@ -6,7 +6,7 @@ use super::{round4, Reporter, Row};
 
 /// Writes rows as CSV, the header before the first row.
 pub(crate) struct CsvReporter<'w> {
-    out: Box<dyn Write + 'w>,
+    out: csv::Writer<Box<dyn Write + 'w>>,
     /// Set by the first row: the axis columns and whether an explanation column follows.
     columns: Option<(Vec<String>, bool)>,
 }
@@ -14,7 +14,26 @@ pub(crate) struct CsvReporter<'w> {
 impl<'w> CsvReporter<'w> {
     /// A reporter writing to `out`.
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        CsvReporter { out, columns: None }
+        CsvReporter {
+            out: writer(out),
+            columns: None,
+        }
+    }
+}
+
+/// A CSV writer with rhetor's conventions: comma-separated, `\n` line ends, fields quoted
+/// only when they need it (RFC 4180).
+pub fn writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
+
+/// The csv crate's error as an I/O error (its only failures here are the sink's).
+pub fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 
@@ -28,14 +47,23 @@ fn explanation_cell(row: &Row) -> String {
         .join("; ")
 }
 
-/// Quotes a CSV field when it needs it.
-pub fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+const HEADER: [&str; 15] = [
+    "article",
+    "source",
+    "date",
+    "index",
+    "start",
+    "end",
+    "tone",
+    "label",
+    "p_negative",
+    "p_neutral",
+    "p_positive",
+    "quad",
+    "truncated",
+    "model",
+    "text",
+];
 
 impl Reporter for CsvReporter<'_> {
     fn row(&mut self, row: &Row) -> std::io::Result<()> {
@@ -43,14 +71,12 @@ impl Reporter for CsvReporter<'_> {
             // Every row of a run has the same axes and explanation setting.
             let axes: Vec<String> = row.axes.keys().cloned().collect();
             let explained = row.explanation.is_some();
-            let mut header = "article,source,date,index,start,end,tone,label,p_negative,p_neutral,p_positive,quad,truncated,model,text".to_string();
-            for a in &axes {
-                header += &format!(",axis_{a}");
-            }
+            let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+            header.extend(axes.iter().map(|a| format!("axis_{a}")));
             if explained {
-                header += ",explanation";
+                header.push("explanation".into());
             }
-            writeln!(self.out, "{header}")?;
+            self.out.write_record(&header).map_err(io_error)?;
             self.columns = Some((axes, explained));
         }
         let (article, date) = match &row.article {
@@ -60,36 +86,36 @@ impl Reporter for CsvReporter<'_> {
             ),
             None => (String::new(), String::new()),
         };
-        write!(
-            self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            field(&article),
-            field(&row.source),
+        let mut record = vec![
+            article,
+            row.source.clone(),
             date,
-            row.index,
-            row.start,
-            row.end,
-            round4(row.tone),
-            row.label.as_str(),
-            round4(row.probs.negative),
-            round4(row.probs.neutral),
-            round4(row.probs.positive),
-            row.quad.map_or("", |q| q.as_str()),
-            row.truncated,
-            field(&row.model),
-            field(&row.text)
-        )?;
+            row.index.to_string(),
+            row.start.to_string(),
+            row.end.to_string(),
+            round4(row.tone).to_string(),
+            row.label.as_str().to_string(),
+            round4(row.probs.negative).to_string(),
+            round4(row.probs.neutral).to_string(),
+            round4(row.probs.positive).to_string(),
+            row.quad.map_or("", |q| q.as_str()).to_string(),
+            row.truncated.to_string(),
+            row.model.clone(),
+            row.text.clone(),
+        ];
         let (axes, explained) = self.columns.as_ref().expect("set above");
         for a in axes {
-            match row.axes.get(a) {
-                Some(v) => write!(self.out, ",{}", round4(*v))?,
-                None => write!(self.out, ",")?,
-            }
+            record.push(
+                row.axes
+                    .get(a)
+                    .map(|v| round4(*v).to_string())
+                    .unwrap_or_default(),
+            );
         }
         if *explained {
-            write!(self.out, ",{}", field(&explanation_cell(row)))?;
+            record.push(explanation_cell(row));
         }
-        writeln!(self.out)
+        self.out.write_record(&record).map_err(io_error)
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -99,12 +125,14 @@ impl Reporter for CsvReporter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::field;
+    use super::writer;
 
     #[test]
-    fn quotes_only_when_needed() {
-        assert_eq!(field("plain"), "plain");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    fn quotes_only_when_needed_and_ends_lines_with_newline() {
+        let mut w = writer(Vec::new());
+        w.write_record(["plain", "a,b", "say \"hi\"", "two\nlines", ""])
+            .unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\n");
     }
 }

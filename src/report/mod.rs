@@ -7,8 +7,8 @@ mod table;
 
 use std::io::Write;
 
-pub use self::csv::field as csv_field;
 pub(crate) use self::csv::CsvReporter;
+pub use self::csv::{io_error as csv_io_error, writer as csv_writer};
 pub(crate) use self::jsonl::JsonlReporter;
 pub(crate) use self::table::TableReporter;
 pub(crate) use crate::row::round4;
