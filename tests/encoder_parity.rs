@@ -3,9 +3,9 @@
 
 mod common;
 
-use rhetor::model::encoder::{pad_batch, read_config, Encoder};
+use rhetor::model::encoder::{pad_batch, Encoder};
 use rhetor::tokenize::{TextEncoder, WordPiece};
-use rust_bert::bert::{BertEmbeddings, BertModel};
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn, Device, Kind};
 
 #[test]
@@ -30,7 +30,11 @@ fn own_bert_matches_rust_bert_on_real_text() {
             .unwrap()
     });
 
-    let config = read_config(&dir, false).unwrap();
+    // rust-bert reads the same config.json with its own type (rhetor's is its own).
+    let text = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let mut config: BertConfig = serde_json::from_str(&text).unwrap();
+    config.output_hidden_states = Some(false);
+    config.output_attentions = Some(false);
     let mut vs = nn::VarStore::new(Device::Cpu);
     let reference =
         BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);

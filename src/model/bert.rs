@@ -7,7 +7,7 @@
 
 use std::borrow::Borrow;
 
-use rust_bert::bert::BertConfig;
+use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
 
 struct Layer {
@@ -150,6 +150,74 @@ impl Layer {
     }
 }
 
+/// The encoder's shape and numerics, read from the base's `config.json` (a Hugging Face BERT
+/// config; other keys are ignored). `hidden_act` and `layer_norm_eps` are honoured, not
+/// assumed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EncoderConfig {
+    /// Rows of the word-embedding table.
+    pub vocab_size: i64,
+    /// Width of every token's hidden state (384 for all-MiniLM-L6-v2).
+    pub hidden_size: i64,
+    /// Transformer layers (6 for all-MiniLM-L6-v2).
+    pub num_hidden_layers: i64,
+    /// Attention heads per layer; `hidden_size` must be a multiple of it.
+    pub num_attention_heads: i64,
+    /// Width of each layer's feed-forward block.
+    pub intermediate_size: i64,
+    /// The feed-forward activation.
+    #[serde(default)]
+    pub hidden_act: Activation,
+    /// Dropout after each projection, in training.
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    /// Dropout on the attention weights, in training.
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    /// Longest input, in tokens.
+    pub max_position_embeddings: i64,
+    /// Rows of the token-type table.
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: i64,
+    /// Epsilon of every layer norm.
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+}
+
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_type_vocab() -> i64 {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+/// Feed-forward activations of BERT configs (`hidden_act`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// GELU, exact (erf).
+    #[default]
+    Gelu,
+    /// GELU, tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
+    #[serde(alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
+    GeluNew,
+    /// max(0, x).
+    Relu,
+}
+
+impl Activation {
+    fn apply(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Gelu => x.gelu("none"),
+            Activation::GeluNew => x.gelu("tanh"),
+            Activation::Relu => x.relu(),
+        }
+    }
+}
+
 /// A BERT encoder without pooler.
 pub struct Bert {
     word: nn::Embedding,
@@ -161,14 +229,15 @@ pub struct Bert {
     hidden: i64,
     dropout: f64,
     attn_dropout: f64,
+    act: Activation,
 }
 
-fn ln<'a>(p: impl Borrow<nn::Path<'a>>, dim: i64) -> nn::LayerNorm {
+fn ln<'a>(p: impl Borrow<nn::Path<'a>>, dim: i64, eps: f64) -> nn::LayerNorm {
     nn::layer_norm(
         p,
         vec![dim],
         nn::LayerNormConfig {
-            eps: 1e-12,
+            eps,
             ..Default::default()
         },
     )
@@ -180,7 +249,7 @@ type Observer<'a> = &'a mut dyn FnMut(usize, &Tensor);
 impl Bert {
     /// The layers, with variables created under `p` as the checkpoint names them (weights are
     /// loaded into the var store afterwards).
-    pub(crate) fn new<'a>(p: impl Borrow<nn::Path<'a>>, c: &BertConfig) -> Bert {
+    pub(crate) fn new<'a>(p: impl Borrow<nn::Path<'a>>, c: &EncoderConfig) -> Bert {
         let p = p.borrow();
         let e = p / "embeddings";
         let h = c.hidden_size;
@@ -207,10 +276,10 @@ impl Bert {
                     key: lin(&a / "self" / "key", h, h),
                     value: lin(&a / "self" / "value", h, h),
                     attn_out: lin(&a / "output" / "dense", h, h),
-                    attn_norm: ln(&a / "output" / "LayerNorm", h),
+                    attn_norm: ln(&a / "output" / "LayerNorm", h, c.layer_norm_eps),
                     intermediate: lin(&l / "intermediate" / "dense", h, c.intermediate_size),
                     output: lin(&l / "output" / "dense", c.intermediate_size, h),
-                    out_norm: ln(&l / "output" / "LayerNorm", h),
+                    out_norm: ln(&l / "output" / "LayerNorm", h, c.layer_norm_eps),
                     int8: None,
                 }
             })
@@ -224,12 +293,13 @@ impl Bert {
                 emb_cfg,
             ),
             token_type: nn::embedding(&e / "token_type_embeddings", c.type_vocab_size, h, emb_cfg),
-            norm: ln(&e / "LayerNorm", h),
+            norm: ln(&e / "LayerNorm", h, c.layer_norm_eps),
             layers,
             heads: c.num_attention_heads,
             hidden: h,
             dropout: c.hidden_dropout_prob,
             attn_dropout: c.attention_probs_dropout_prob,
+            act: c.hidden_act,
         }
     }
 
@@ -348,7 +418,7 @@ impl Bert {
             let a =
                 (layer.project(3, &ctx).dropout(self.dropout, train) + &x).apply(&layer.attn_norm);
             see(&a);
-            let i = layer.project(4, &a).gelu("none");
+            let i = self.act.apply(&layer.project(4, &a));
             see(&i);
             x = (layer.project(5, &i).dropout(self.dropout, train) + &a).apply(&layer.out_norm);
             if all_layers {
@@ -359,5 +429,35 @@ impl Bert {
             out.push(x);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: &str = r#"{"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 32"#;
+
+    #[test]
+    fn config_honours_activation_and_layer_norm_eps() {
+        let c: EncoderConfig = serde_json::from_str(&format!(
+            "{MINI}, \"hidden_act\": \"relu\", \"layer_norm_eps\": 1e-5}}"
+        ))
+        .unwrap();
+        assert_eq!((c.hidden_act, c.layer_norm_eps), (Activation::Relu, 1e-5));
+        let d: EncoderConfig = serde_json::from_str(&format!("{MINI}}}")).unwrap();
+        assert_eq!((d.hidden_act, d.layer_norm_eps), (Activation::Gelu, 1e-12));
+        let tanh: EncoderConfig =
+            serde_json::from_str(&format!("{MINI}, \"hidden_act\": \"gelu_pytorch_tanh\"}}"))
+                .unwrap();
+        assert_eq!(tanh.hidden_act, Activation::GeluNew);
+    }
+
+    #[test]
+    fn an_unknown_activation_is_an_error_not_a_silent_gelu() {
+        let e =
+            serde_json::from_str::<EncoderConfig>(&format!("{MINI}, \"hidden_act\": \"swish\"}}"));
+        assert!(e.unwrap_err().to_string().contains("swish"));
     }
 }

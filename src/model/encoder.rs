@@ -1,13 +1,11 @@
-//! The sentence encoder: a BERT model (all-MiniLM-L6-v2 by default; config parsed with
-//! rust-bert's `BertConfig`, layers in [`super::bert`]) loaded from the installed
+//! The sentence encoder: a BERT model (all-MiniLM-L6-v2 by default; config and layers in
+//! [`super::bert`]) loaded from the installed
 //! `model.safetensors`, mean-pooled over the attention mask and optionally L2-normalised, as
 //! sentence-transformers does for this model.
 
 use std::path::{Path, PathBuf};
 
-use rust_bert::bert::BertConfig;
-
-use super::bert::Bert;
+use super::bert::{Bert, EncoderConfig};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::{Hint, ModelError};
@@ -21,14 +19,13 @@ pub struct Encoder {
     /// Return every layer's output from [`Encoder::hidden_states`], not only the last.
     pub all_layers: bool,
     /// The base's `config.json`, as [`read_config`] reads it.
-    pub(crate) config: BertConfig,
+    pub(crate) config: EncoderConfig,
     /// The folder it was loaded from (the installed base).
     pub dir: PathBuf,
 }
 
-/// Reads `config.json` into rust-bert's `BertConfig`, filling the optional fields rust-bert
-/// would otherwise panic on, and returning an error (not a panic) for a bad file.
-pub fn read_config(dir: &Path, all_layers: bool) -> Result<BertConfig, ModelError> {
+/// Reads the base's `config.json`, returning an error (not a panic) for a bad file.
+pub fn read_config(dir: &Path) -> Result<EncoderConfig, ModelError> {
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -45,20 +42,11 @@ pub fn read_config(dir: &Path, all_layers: bool) -> Result<BertConfig, ModelErro
             }
         }
     })?;
-    let mut config: BertConfig = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
+    let config: EncoderConfig = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
         path: path.clone(),
         reason: format!("not a BERT config: {e}"),
         hint: Hint::InstallBase,
     })?;
-    config.output_attentions = Some(false);
-    config.output_hidden_states = Some(all_layers);
-    config.is_decoder = Some(false);
-    if config.id2label.is_none() {
-        config.id2label = Some(Default::default());
-    }
-    if config.label2id.is_none() {
-        config.label2id = Some(Default::default());
-    }
     if config.hidden_size <= 0
         || config.num_hidden_layers <= 0
         || config.num_attention_heads <= 0
@@ -79,7 +67,7 @@ impl Encoder {
     /// `all_layers`, [`Encoder::hidden_states`] returns every layer's output (costs a copy per
     /// layer); otherwise only the last.
     pub fn load(dir: &Path, all_layers: bool) -> Result<Self, ModelError> {
-        let config = read_config(dir, all_layers)?;
+        let config = read_config(dir)?;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
             return Err(ModelError::MissingFile {
