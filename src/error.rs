@@ -249,3 +249,128 @@ pub enum TrainError {
     #[error("{0}")]
     Invalid(String),
 }
+
+// Raised by `model/axis.rs`.
+/// A problem with an axis file.
+#[derive(Debug, thiserror::Error)]
+pub enum AxisError {
+    /// The file could not be read.
+    #[error("cannot read axis file {path}: {source}")]
+    Read {
+        /// The axis file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has missing, mistyped or unknown fields.
+    #[error("axis file {path} is not valid: {source}\n  see data/axes/README.md for the format")]
+    Parse {
+        /// The axis file.
+        path: PathBuf,
+        /// The TOML error, with its position.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The file parses but breaks a rule: a name that is not column-safe or repeats another
+    /// axis's, or fewer than two non-empty anchors for a pole.
+    #[error("axis file {path}: {reason}")]
+    Invalid {
+        /// The axis file.
+        path: PathBuf,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The file's sentence encoder could not be loaded or could not embed the anchors, or the
+    /// two poles' anchors embed to the same point.
+    #[error("axis file {path}: cannot embed with encoder {encoder}: {source}")]
+    Encoder {
+        /// The axis file.
+        path: PathBuf,
+        /// The encoder as the file names it (or the default).
+        encoder: String,
+        /// The model error.
+        #[source]
+        source: Box<ModelError>,
+    },
+}
+
+// Raised by `pipeline.rs`.
+/// Why a pipeline could not be built or could not score.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The tone or target model could not be loaded.
+    #[error("cannot load model {name}: {source}")]
+    Model {
+        /// The model as set on the builder (or the default): a name, a folder or `vader`.
+        name: String,
+        /// Why it could not be loaded.
+        #[source]
+        source: ModelError,
+    },
+    /// The actor registry file given to `PipelineBuilder::actors` could not be read or parsed.
+    #[error(transparent)]
+    Actors(#[from] RegistryError),
+    /// The text given to `Pipeline::score_text` is not an article (e.g. empty, or a bad date).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A model failed while scoring.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// An axis file given to `PipelineBuilder::axis` could not be read, parsed or embedded.
+    #[error(transparent)]
+    Axis(#[from] AxisError),
+}
+
+// Raised by `attribute/registry.rs`.
+/// Why an actor registry file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the actor registry: {error}")]
+    Io {
+        /// The registry file, as given.
+        path: String,
+        /// The read error.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML of `[[actor]]` tables, or an actor lacks an id or an alias.
+    #[error(
+        "{path}: invalid actor registry: {reason}; see the format in src/attribute/actors.toml"
+    )]
+    Parse {
+        /// The registry file, as given (`actors.toml (bundled)` for the bundled one).
+        path: String,
+        /// What is wrong: the TOML error or the actor missing an id or alias.
+        reason: String,
+    },
+}
+
+// Raised by `score.rs`.
+/// Why scoring stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// A model (tone, target, explanation or axis) failed on a chunk of sentences.
+    #[error(transparent)]
+    Model(ModelError),
+    /// The row sink (`Emit`) failed, e.g. a closed pipe or a full disk; no more rows are
+    /// scored.
+    #[error("cannot write output")]
+    Output(#[source] std::io::Error),
+}
+
+// Raised by `bench/mod.rs`.
+/// Why a model could not be benched on a suite.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The suite's file could not be read, or a row of it could not be parsed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The model failed to score the suite's sentences.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A suite without a single labeled row: its metrics would be meaningless.
+    #[error("{0}: the suite has no labeled rows; check the file and its format")]
+    Empty(std::path::PathBuf),
+}

@@ -16,11 +16,10 @@
 
 use std::path::PathBuf;
 
-use crate::attribute::registry::{Registry, RegistryError};
-use crate::error::{InputError, ModelError};
+use crate::attribute::registry::Registry;
 use crate::explain::Explainer;
 use crate::ingest::{parse_text_article, Article, Layout};
-use crate::model::axis::{Axes, AxisError};
+use crate::model::axis::Axes;
 use crate::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
 use crate::model::transformer::Settings;
 use crate::model::{self, ToneModel};
@@ -28,31 +27,7 @@ use crate::report::Row;
 use crate::score::{add_extras, row, score_articles, Models, ScoreError};
 use crate::segment::Span;
 
-/// Why a pipeline could not be built or could not score.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// The tone or target model could not be loaded.
-    #[error("cannot load model {name}: {source}")]
-    Model {
-        /// The model as set on the builder (or the default): a name, a folder or `vader`.
-        name: String,
-        /// Why it could not be loaded.
-        #[source]
-        source: ModelError,
-    },
-    /// The actor registry file given to [`PipelineBuilder::actors`] could not be read or parsed.
-    #[error(transparent)]
-    Actors(#[from] RegistryError),
-    /// The text given to [`Pipeline::score_text`] is not an article (e.g. empty, or a bad date).
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// A model failed while scoring.
-    #[error(transparent)]
-    Score(#[from] ScoreError),
-    /// An axis file given to [`PipelineBuilder::axis`] could not be read, parsed or embedded.
-    #[error(transparent)]
-    Axis(#[from] AxisError),
-}
+pub use crate::error::PipelineError;
 
 /// Chooses the models and actors of a [`Pipeline`].
 #[derive(Debug, Clone)]

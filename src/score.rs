@@ -3,7 +3,6 @@
 
 use crate::attribute::registry::Registry;
 use crate::attribute::{attribute_article, Attribution};
-use crate::error::ModelError;
 use crate::explain::Explainer;
 use crate::ingest::{Article, Layout};
 use crate::model::axis::Axes;
@@ -342,21 +341,12 @@ fn target_tones(tm: &dyn ToneModel, chunk: &[Unit]) -> Result<Vec<Vec<Option<Ton
     Ok(per)
 }
 
-/// Why scoring stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ScoreError {
-    /// A model (tone, target, explanation or axis) failed on a chunk of sentences.
-    #[error(transparent)]
-    Model(ModelError),
-    /// The row sink ([`Emit`]) failed, e.g. a closed pipe or a full disk; no more rows are
-    /// scored.
-    #[error("cannot write output")]
-    Output(#[source] std::io::Error),
-}
+pub use crate::error::ScoreError;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ModelError;
     use crate::model::{Label, Probs, Progress};
 
     /// A model without libtorch: the tone follows the text's length, so every sentence of a

@@ -66,29 +66,7 @@ pub struct Registry {
     pub(crate) actors: Vec<Actor>,
 }
 
-/// Why an actor registry file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// The file could not be read.
-    #[error("{path}: cannot read the actor registry: {error}")]
-    Io {
-        /// The registry file, as given.
-        path: String,
-        /// The read error.
-        #[source]
-        error: std::io::Error,
-    },
-    /// The file is not valid TOML of `[[actor]]` tables, or an actor lacks an id or an alias.
-    #[error(
-        "{path}: invalid actor registry: {reason}; see the format in src/attribute/actors.toml"
-    )]
-    Parse {
-        /// The registry file, as given (`actors.toml (bundled)` for the bundled one).
-        path: String,
-        /// What is wrong: the TOML error or the actor missing an id or alias.
-        reason: String,
-    },
-}
+pub use crate::error::RegistryError;
 
 const BUNDLED: &str = include_str!("actors.toml");
 

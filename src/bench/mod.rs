@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::data::Example;
-use crate::error::{DataError, ModelError};
+use crate::error::ModelError;
 use crate::metrics;
 use crate::model::{Label, TargetItem, Tone, ToneModel};
 use suite::Suite;
@@ -149,19 +149,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[k.min(sorted.len() - 1)])
 }
 
-/// Why a model could not be benched on a suite.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    /// The suite's file could not be read, or a row of it could not be parsed.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The model failed to score the suite's sentences.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// A suite without a single labeled row: its metrics would be meaningless.
-    #[error("{0}: the suite has no labeled rows; check the file and its format")]
-    Empty(std::path::PathBuf),
-}
+pub use crate::error::BenchError;
 
 /// One chunk of rows scored: each row's tone, with the latency of each batch (ms).
 fn score_chunk(

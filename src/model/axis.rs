@@ -43,49 +43,7 @@ pub struct AxisSpec {
     pub encoder: Option<String>,
 }
 
-/// A problem with an axis file.
-#[derive(Debug, thiserror::Error)]
-pub enum AxisError {
-    /// The file could not be read.
-    #[error("cannot read axis file {path}: {source}")]
-    Read {
-        /// The axis file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has missing, mistyped or unknown fields.
-    #[error("axis file {path} is not valid: {source}\n  see data/axes/README.md for the format")]
-    Parse {
-        /// The axis file.
-        path: PathBuf,
-        /// The TOML error, with its position.
-        #[source]
-        source: toml::de::Error,
-    },
-    /// The file parses but breaks a rule: a name that is not column-safe or repeats another
-    /// axis's, or fewer than two non-empty anchors for a pole.
-    #[error("axis file {path}: {reason}")]
-    Invalid {
-        /// The axis file.
-        path: PathBuf,
-        /// Which rule it breaks.
-        reason: String,
-    },
-    /// The file's sentence encoder could not be loaded or could not embed the anchors, or the
-    /// two poles' anchors embed to the same point.
-    #[error("axis file {path}: cannot embed with encoder {encoder}: {source}")]
-    Encoder {
-        /// The axis file.
-        path: PathBuf,
-        /// The encoder as the file names it (or the default).
-        encoder: String,
-        /// The model error.
-        #[source]
-        source: Box<ModelError>,
-    },
-}
+pub use crate::error::AxisError;
 
 impl AxisSpec {
     /// Reads and checks an axis file.
