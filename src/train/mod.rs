@@ -436,14 +436,26 @@ pub fn evaluate(
         }
     }
     let r4 = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    let mut m = class_metrics(&truth, &pred, probs);
+    m["pearson"] = json!(metrics::pearson(&xs, &ys).map(r4));
+    m["spearman"] = json!(metrics::spearman(&xs, &ys).map(r4));
+    m
+}
+
+/// The class metrics every validation reports, 4 decimals: rows, macro-F1, accuracy, ECE
+/// (10 bins) and the confusion matrix (gold rows, predicted columns).
+pub(crate) fn class_metrics(
+    truth: &[Label],
+    pred: &[Label],
+    probs: &[[f32; 3]],
+) -> serde_json::Value {
+    let r4 = |x: f64| (x * 1e4).round() / 1e4;
     json!({
-        "rows": examples.len(),
-        "pearson": metrics::pearson(&xs, &ys).map(r4),
-        "spearman": metrics::spearman(&xs, &ys).map(r4),
-        "accuracy": r4(metrics::accuracy(&truth, &pred)),
-        "macro_f1": r4(metrics::macro_f1(&truth, &pred)),
-        "ece": r4(metrics::ece(probs, &truth, 10)),
-        "confusion": metrics::confusion(&truth, &pred),
+        "rows": truth.len(),
+        "macro_f1": r4(metrics::macro_f1(truth, pred)),
+        "accuracy": r4(metrics::accuracy(truth, pred)),
+        "ece": r4(metrics::ece(probs, truth, 10)),
+        "confusion": metrics::confusion(truth, pred),
     })
 }
 

@@ -12,12 +12,11 @@ use super::finetune::{
     adamw, batches, export, export_overlay, fit, trainable, FinetuneConfig, Named, SplitMix64,
 };
 use super::{
-    base_sha256, class_loss, class_weights, display_data_path, fit_band, fit_temperature,
-    relative_base, to_vec_f32, ModelFolder, TrainConfig, TrainProgress,
+    base_sha256, class_loss, class_metrics, class_weights, display_data_path, fit_band,
+    fit_temperature, relative_base, to_vec_f32, ModelFolder, TrainConfig, TrainProgress,
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
-use crate::metrics;
 use crate::model::manifest::{
     BaseEncoder, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
@@ -113,18 +112,6 @@ fn contrast_loss(logits: &Tensor, labels: &[Label], sentences: &[usize]) -> Opti
 /// The tone of the target model: P(positive) − P(negative).
 fn tone_of(p: &[f32; 3]) -> f32 {
     p[2] - p[0]
-}
-
-/// Metrics of predicted classes `pred` (with probabilities `probs` for the ECE).
-fn class_metrics(truth: &[Label], pred: &[Label], probs: &[[f32; 3]]) -> serde_json::Value {
-    let r4 = |x: f64| (x * 1e4).round() / 1e4;
-    json!({
-        "rows": truth.len(),
-        "macro_f1": r4(metrics::macro_f1(truth, pred)),
-        "accuracy": r4(metrics::accuracy(truth, pred)),
-        "ece": r4(metrics::ece(probs, truth, 10)),
-        "confusion": metrics::confusion(truth, pred),
-    })
 }
 
 /// The target rows of a run: training and calibration (held out by sentence, so a
