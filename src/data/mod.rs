@@ -98,7 +98,7 @@ pub fn detect(path: &Path, first: &str) -> Format {
             .split('\t')
             .nth(1)
             .is_some_and(|r| r.trim().parse::<f32>().is_ok());
-    if first.starts_with('{') {
+    if first.starts_with(char::from(crate::ingest::JSON_OPEN)) {
         if first.contains("\"polarity\"") && first.contains("\"sentence\"") {
             Format::Newsmtsc
         } else {

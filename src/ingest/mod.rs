@@ -13,6 +13,9 @@ use serde::Deserialize;
 
 use crate::error::InputError;
 
+/// The byte that opens a JSON object: a JSONL article line starts with it.
+pub(crate) const JSON_OPEN: u8 = b'{';
+
 /// How to read an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -201,7 +204,7 @@ fn read_stdin_articles<E>(
     let jsonl = match mode {
         InputMode::Jsonl => true,
         InputMode::Auto => match first_non_blank(&mut input) {
-            Ok(b) => b == Some(b'{'),
+            Ok(b) => b == Some(JSON_OPEN),
             Err(e) => return emit(Item::Error(io_error("-", e))),
         },
         _ => false,
@@ -343,7 +346,7 @@ pub fn parse_bytes<E>(
 ) -> Result<(), E> {
     let sniffed = stdin
         && mode == InputMode::Auto
-        && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&JSON_OPEN);
     if sniffed || is_jsonl(name, mode) {
         return read_jsonl(name, &mut &bytes[..], emit);
     }
