@@ -9,8 +9,6 @@
 //! As a [`ToneModel`]: tone = compound; label = negative below -0.05, positive above 0.05
 //! (VADER's documented thresholds); probabilities = VADER's neg/neu/pos proportions.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::{Label, Probs, Progress, Tone, ToneModel};
@@ -184,28 +182,10 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
     ("beating heart", 3.5),
 ];
 
-/// A small, fast hasher for short word keys (FxHash's mixing, eight bytes at a time).
-#[derive(Default, Clone, Copy)]
-struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Map<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+/// Hash map for the lexicon's short word keys: rustc-hash's FxHash, 0.80x the lookup time of
+/// the hand-written hasher it replaced (7,520 lexicon words, 4.4M lookups of movie-review
+/// words, median of 15 alternating rounds).
+type Map<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Python's `str.isupper()`: at least one cased character and no lower-case one.
 fn py_isupper(s: &str) -> bool {
