@@ -114,6 +114,7 @@ fn transformer(c: &mut Criterion) {
                 batch_size: bs,
                 max_length: None,
                 precision,
+                ..Settings::default()
             },
         ) {
             Ok(m) => m,

@@ -189,6 +189,14 @@ pub enum ModelError {
         /// The sha256 (hex) of the installed weights.
         found: String,
     },
+    /// The device asked for (`--device`) cannot be used with the linked libtorch.
+    #[error("device {device} is not available: {reason}; run with --device cpu (a GPU needs a libtorch built for it, see README)")]
+    DeviceUnavailable {
+        /// The device's name (`cuda:0`, `mps`).
+        device: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The libtorch runtime failed (loading weights or running the network); its error is the
     /// source.
     #[error("the torch runtime failed")]

@@ -67,6 +67,14 @@ impl PipelineBuilder {
         self
     }
 
+    /// Where the transformers run (default the CPU; see [`crate::model::device`]). `build`
+    /// fails with [`ModelError::DeviceUnavailable`](crate::error::ModelError::DeviceUnavailable)
+    /// when the linked libtorch cannot use it.
+    pub fn device(mut self, device: crate::model::device::Device) -> Self {
+        self.settings.device = device;
+        self
+    }
+
     /// Explain every row's tone with up to `top` phrases (`rhetor score --explain`).
     pub fn explain(mut self, top: usize) -> Self {
         self.explain = Some(top);
@@ -98,7 +106,11 @@ impl PipelineBuilder {
         };
         let axes = match self.axes.is_empty() {
             true => None,
-            false => Some(Axes::load(&self.axes, self.settings.batch_size)?),
+            false => Some(Axes::load(
+                &self.axes,
+                self.settings.batch_size,
+                self.settings.device,
+            )?),
         };
         Ok(Pipeline {
             tone,

@@ -20,9 +20,9 @@ fn own_bert_matches_rust_bert_on_real_text() {
     ];
     let enc: Vec<Vec<i64>> = texts.iter().map(|t| tok.encode(t, 128).ids).collect();
     let seqs: Vec<&[i64]> = enc.iter().map(Vec::as_slice).collect();
-    let (ids, mask) = pad_batch(&seqs, tok.pad_id());
+    let (ids, mask) = pad_batch(&seqs, tok.pad_id(), Device::Cpu);
 
-    let ours = Encoder::load(&dir, false).unwrap();
+    let ours = Encoder::load(&dir, false, Device::Cpu).unwrap();
     let mine = tch::no_grad(|| {
         ours.hidden_states(&ids, &mask, false)
             .unwrap()
@@ -60,8 +60,8 @@ fn int8_encoder_embeddings_stay_close_to_fp32_on_real_text() {
         "Both delegations signed a memorandum on fisheries and agreed to meet again in March.",
         "Statistics released on Monday showed exports rose 3 percent in the third quarter.",
     ];
-    let fp32 = SentenceEncoder::load(&dir).unwrap();
-    let mut int8 = SentenceEncoder::load(&dir).unwrap();
+    let fp32 = SentenceEncoder::load(&dir, Device::Cpu).unwrap();
+    let mut int8 = SentenceEncoder::load(&dir, Device::Cpu).unwrap();
     int8.quantize().unwrap();
     assert!(int8.encoder.model.is_int8() && !fp32.encoder.model.is_int8());
     let embed = |e: &SentenceEncoder| {

@@ -10,6 +10,7 @@ use rhetor::bench::suite::read_manifest;
 use rhetor::explain::faithfulness;
 use rhetor::metrics::spearman;
 use rhetor::model::axis::Axes;
+use rhetor::model::device::Device;
 use rhetor::model::registry::DEFAULT_MODEL;
 use rhetor::model::transformer::Settings;
 
@@ -115,6 +116,7 @@ fn the_example_axes_order_their_held_out_check_sentences() {
             root().join("data/axes/framing.toml"),
         ],
         32,
+        Device::Cpu,
     )
     .expect("the example axes load");
     assert_eq!(axes.names(), ["threat", "framing"]);

@@ -311,6 +311,38 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_device_the_cpu_only_libtorch_cannot_use_is_named_with_what_to_do() {
+    // scripts/setup.sh installs a CPU-only libtorch, so a GPU is never available here.
+    let (run, d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["--device", "cuda", "-o", "out.jsonl", "good.txt"],
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("device cuda:0 is not available")
+            && run.stderr.contains("--device cpu"),
+        "{}",
+        run.stderr
+    );
+    assert!(!d.path().join("out.jsonl").exists());
+    let (run, _d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["--device", "gpu", "good.txt"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cpu, cuda, cuda:N or mps"),
+        "{}",
+        run.stderr
+    );
+    let (run, _d) = score(
+        &[("good.txt", GOOD.as_bytes())],
+        &["--device", "cpu", "good.txt"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
 fn output_files_are_never_replaced_when_read_only_and_devices_are_written_in_place() {
     let (run, d) = score(&[("good.txt", GOOD.as_bytes())], &["good.txt"]);
     assert_eq!(run.code, 0);

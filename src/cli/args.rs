@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use rhetor::attribute::registry::Registry;
+use rhetor::model::device::{self, Device};
 use rhetor::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
 use rhetor::model::transformer::{Precision, Settings};
 use rhetor::model::ToneModel;
@@ -24,6 +25,10 @@ pub struct RuntimeFlags {
     /// and cgroup quota].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Where the transformer runs: cpu, cuda, cuda:N or mps (a GPU needs a libtorch built for
+    /// it; the one `scripts/setup.sh` installs is CPU-only).
+    #[arg(long, default_value = "cpu", value_parser = device::parse)]
+    pub device: Device,
 }
 
 impl RuntimeFlags {
@@ -91,6 +96,7 @@ impl ModelFlags {
             batch_size: self.runtime.batch(),
             max_length,
             precision: self.precision,
+            device: self.runtime.device,
         }
     }
 

@@ -112,6 +112,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
             batch_size: args.runtime.batch(),
             max_length: None,
             precision,
+            device: args.runtime.device,
         };
         let model = rhetor::model::load(name, settings)
             .with_context(|| format!("cannot load model {name}"))?;

@@ -74,7 +74,11 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     let axes = if args.axes.is_empty() {
         None
     } else {
-        Some(Axes::load(&args.axes, args.models.runtime.batch())?)
+        Some(Axes::load(
+            &args.axes,
+            args.models.runtime.batch(),
+            args.models.runtime.device,
+        )?)
     };
     let models = Models {
         explain: explainer.as_ref(),

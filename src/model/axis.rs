@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use super::registry;
 use super::transformer::SentenceEncoder;
@@ -104,6 +104,7 @@ pub struct Axes {
     /// Encoders by the name the axis files give, loaded once each.
     encoders: Vec<(String, SentenceEncoder)>,
     batch_size: usize,
+    device: Device,
 }
 
 impl std::fmt::Debug for Axes {
@@ -113,12 +114,13 @@ impl std::fmt::Debug for Axes {
 }
 
 impl Axes {
-    /// Reads the axis files, loads their encoders and embeds their anchors.
-    pub fn load(paths: &[PathBuf], batch_size: usize) -> Result<Axes, AxisError> {
+    /// Reads the axis files, loads their encoders onto `device` and embeds their anchors.
+    pub fn load(paths: &[PathBuf], batch_size: usize, device: Device) -> Result<Axes, AxisError> {
         let mut axes = Axes {
             axes: Vec::new(),
             encoders: Vec::new(),
             batch_size: batch_size.max(1),
+            device,
         };
         for path in paths {
             let spec = AxisSpec::read(path)?;
@@ -158,7 +160,7 @@ impl Axes {
         if !self.encoders.iter().any(|(n, _)| n == name) {
             let dir = registry::resolve(name)?;
             self.encoders
-                .push((name.to_string(), SentenceEncoder::load(&dir)?));
+                .push((name.to_string(), SentenceEncoder::load(&dir, self.device)?));
         }
         Ok(())
     }
@@ -226,7 +228,7 @@ impl Axes {
                 .find(|(n, _)| *n == axis.encoder)
                 .expect("embedded just above");
             let proj = emb.mv(&axis.direction) - axis.offset;
-            let vals = Vec::<f32>::try_from(proj.to_kind(Kind::Float))?;
+            let vals = Vec::<f32>::try_from(proj.to_device(Device::Cpu).to_kind(Kind::Float))?;
             for (row, v) in out.iter_mut().zip(vals) {
                 row.push(v);
             }

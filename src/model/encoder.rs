@@ -66,7 +66,8 @@ impl Encoder {
     /// Loads the encoder from a folder holding `config.json` and `model.safetensors`. With
     /// `all_layers`, [`Encoder::hidden_states`] returns every layer's output (costs a copy per
     /// layer); otherwise only the last.
-    pub fn load(dir: &Path, all_layers: bool) -> Result<Self, ModelError> {
+    /// The weights are placed on `device`.
+    pub fn load(dir: &Path, all_layers: bool, device: Device) -> Result<Self, ModelError> {
         let config = read_config(dir)?;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
@@ -76,7 +77,7 @@ impl Encoder {
                 hint: Hint::InstallBase,
             });
         }
-        let mut vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(device);
         let model = Bert::new(vs.root(), &config);
         vs.load(&weights).map_err(|e| ModelError::Corrupt {
             path: weights.clone(),
@@ -91,6 +92,11 @@ impl Encoder {
             config,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// Where the weights are, and so where inputs must be.
+    pub fn device(&self) -> Device {
+        self.vs.device()
     }
 
     /// Width of each token's hidden state (384 for all-MiniLM-L6-v2).
@@ -138,8 +144,8 @@ pub fn l2_normalize(x: &Tensor) -> Tensor {
     x / norm
 }
 
-/// Pads token id lists into `(ids, mask)` tensors of shape `[batch, longest]`.
-pub fn pad_batch(seqs: &[&[i64]], pad_id: i64) -> (Tensor, Tensor) {
+/// Pads token id lists into `(ids, mask)` tensors of shape `[batch, longest]` on `device`.
+pub fn pad_batch(seqs: &[&[i64]], pad_id: i64, device: Device) -> (Tensor, Tensor) {
     let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
     let mut ids = Vec::with_capacity(seqs.len() * longest);
     let mut mask = Vec::with_capacity(seqs.len() * longest);
@@ -151,18 +157,20 @@ pub fn pad_batch(seqs: &[&[i64]], pad_id: i64) -> (Tensor, Tensor) {
     }
     let shape = [seqs.len() as i64, longest as i64];
     (
-        Tensor::from_slice(&ids).view(shape),
-        Tensor::from_slice(&mask).view(shape),
+        Tensor::from_slice(&ids).view(shape).to_device(device),
+        Tensor::from_slice(&mask).view(shape).to_device(device),
     )
 }
 
-/// Pads 0/1 masks to `[batch, longest]` (the same shape as [`pad_batch`] gives for their ids).
-pub fn pad_masks(masks: &[&[i64]]) -> Tensor {
+/// Pads 0/1 masks to `[batch, longest]` on `device` (the shape [`pad_batch`] gives their ids).
+pub fn pad_masks(masks: &[&[i64]], device: Device) -> Tensor {
     let longest = masks.iter().map(|m| m.len()).max().unwrap_or(0).max(1);
     let mut out = Vec::with_capacity(masks.len() * longest);
     for m in masks {
         out.extend_from_slice(m);
         out.extend(std::iter::repeat_n(0i64, longest - m.len()));
     }
-    Tensor::from_slice(&out).view([masks.len() as i64, longest as i64])
+    Tensor::from_slice(&out)
+        .view([masks.len() as i64, longest as i64])
+        .to_device(device)
 }

@@ -44,8 +44,8 @@ pub struct HeadOutput {
 
 impl LinearHead {
     /// A fresh head (zero-initialised) for training; `quad` adds the quad classifier.
-    pub fn new(dim: i64, quad: bool) -> Self {
-        let vs = nn::VarStore::new(Device::Cpu);
+    pub fn new(dim: i64, quad: bool, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
         let cfg = nn::LinearConfig {
             ws_init: nn::Init::Const(0.0),
             bs_init: Some(nn::Init::Const(0.0)),
@@ -63,8 +63,8 @@ impl LinearHead {
     }
 
     /// Loads trained weights; the sizes must match `dim`.
-    pub fn load(path: &Path, dim: i64, quad: bool) -> Result<Self, ModelError> {
-        let mut head = LinearHead::new(dim, quad);
+    pub fn load(path: &Path, dim: i64, quad: bool, device: Device) -> Result<Self, ModelError> {
+        let mut head = LinearHead::new(dim, quad, device);
         load_weights(&mut head.vs, path)?;
         Ok(head)
     }
@@ -101,16 +101,21 @@ pub struct MlpHead {
 
 impl MlpHead {
     /// A freshly initialised head for training.
-    pub(crate) fn new(dim: i64, hidden: i64) -> Self {
-        let vs = nn::VarStore::new(Device::Cpu);
+    pub(crate) fn new(dim: i64, hidden: i64, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
         let fc1 = nn::linear(vs.root() / "fc1", dim, hidden, Default::default());
         let fc2 = nn::linear(vs.root() / "fc2", hidden, 4, Default::default());
         MlpHead { vs, fc1, fc2 }
     }
 
     /// Loads trained weights; the sizes must match `dim` and `hidden`.
-    pub(crate) fn load(path: &Path, dim: i64, hidden: i64) -> Result<Self, ModelError> {
-        let mut head = MlpHead::new(dim, hidden);
+    pub(crate) fn load(
+        path: &Path,
+        dim: i64,
+        hidden: i64,
+        device: Device,
+    ) -> Result<Self, ModelError> {
+        let mut head = MlpHead::new(dim, hidden, device);
         load_weights(&mut head.vs, path)?;
         Ok(head)
     }
@@ -133,8 +138,8 @@ pub struct TargetHead {
 
 impl TargetHead {
     /// Loads trained weights; the sizes must match `dim` (the encoder's width, not `2 × dim`).
-    pub(crate) fn load(path: &Path, dim: i64) -> Result<Self, ModelError> {
-        let mut vs = nn::VarStore::new(Device::Cpu);
+    pub(crate) fn load(path: &Path, dim: i64, device: Device) -> Result<Self, ModelError> {
+        let mut vs = nn::VarStore::new(device);
         let class = nn::linear(vs.root() / "class", 2 * dim, 3, Default::default());
         load_weights(&mut vs, path)?;
         Ok(TargetHead { vs, class })

@@ -5,6 +5,7 @@
 
 pub mod axis;
 pub mod bert;
+pub mod device;
 pub mod encoder;
 pub mod head;
 pub mod manifest;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use super::encoder::pad_masks;
 use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
@@ -24,6 +24,8 @@ pub struct Settings {
     pub max_length: Option<usize>,
     /// Arithmetic of the encoder's linear layers.
     pub precision: Precision,
+    /// Where the encoder and head run ([`super::device`]).
+    pub device: Device,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             batch_size: 32,
             max_length: None,
             precision: Precision::default(),
+            device: Device::Cpu,
         }
     }
 }
@@ -82,13 +85,13 @@ pub struct SentenceEncoder {
 }
 
 impl SentenceEncoder {
-    /// Loads the tokenizer and encoder from an installed base folder.
-    pub fn load(dir: &Path) -> Result<Self, ModelError> {
-        Self::load_layers(dir, Vec::new())
+    /// Loads the tokenizer and encoder from an installed base folder onto `device`.
+    pub fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
+        Self::load_layers(dir, Vec::new(), device)
     }
 
     /// Loads the encoder so that embeddings concatenate the pooled outputs of `layers`.
-    pub fn load_layers(dir: &Path, layers: Vec<usize>) -> Result<Self, ModelError> {
+    pub fn load_layers(dir: &Path, layers: Vec<usize>, device: Device) -> Result<Self, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::MissingFile {
                 dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
@@ -100,7 +103,7 @@ impl SentenceEncoder {
             });
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
-        let encoder = Encoder::load(dir, !layers.is_empty())?;
+        let encoder = Encoder::load(dir, !layers.is_empty(), device)?;
         let n = encoder.num_layers() as usize;
         if let Some(bad) = layers.iter().find(|&&l| l == 0 || l > n) {
             return Err(ModelError::Invalid(format!(
@@ -116,11 +119,19 @@ impl SentenceEncoder {
     }
 
     /// Switches the encoder's linear layers to int8 ([`Precision::Int8`]), calibrated on
-    /// [`CALIBRATION`].
+    /// [`CALIBRATION`]. The int8 kernels (fbgemm) run on the CPU only.
     pub fn quantize(&mut self) -> Result<(), ModelError> {
+        let device = self.encoder.device();
+        if device != Device::Cpu {
+            return Err(ModelError::DeviceUnavailable {
+                device: super::device::name(device),
+                reason: "int8 runs on libtorch's CPU kernels only (use --precision fp32 there)"
+                    .into(),
+            });
+        }
         let encodings = self.encode_all(&CALIBRATION, 128);
         let seqs: Vec<&[i64]> = encodings.iter().map(|e| e.ids.as_slice()).collect();
-        let (ids, mask) = pad_batch(&seqs, self.tokenizer.pad_id());
+        let (ids, mask) = pad_batch(&seqs, self.tokenizer.pad_id(), device);
         self.encoder
             .model
             .quantize(&ids, &mask)
@@ -143,7 +154,7 @@ impl SentenceEncoder {
     /// Pooled (optionally normalised) embeddings `[n, dim]` of one padded batch, no gradient;
     /// with several `layers`, their pooled outputs side by side.
     pub fn embed_batch(&self, seqs: &[&[i64]]) -> Result<Tensor, ModelError> {
-        let (ids, mask) = pad_batch(seqs, self.tokenizer.pad_id());
+        let (ids, mask) = pad_batch(seqs, self.tokenizer.pad_id(), self.encoder.device());
         tch::no_grad(|| {
             let all = self.encoder.hidden_states(&ids, &mask, false)?;
             let pool = |h: &Tensor| {
@@ -183,7 +194,7 @@ impl SentenceEncoder {
         if n == 0 {
             return Ok(Tensor::zeros(
                 [0, self.dim()],
-                (Kind::Float, tch::Device::Cpu),
+                (Kind::Float, self.encoder.device()),
             ));
         }
         let lens: Vec<usize> = encodings.iter().map(|e| e.ids.len()).collect();
@@ -216,6 +227,7 @@ pub struct TransformerModel {
 impl TransformerModel {
     /// Loads the model in `dir`: checks the manifest, the base encoder's sha256 and the head.
     pub fn load(dir: &Path, settings: Settings) -> Result<Self, ModelError> {
+        super::device::check(settings.device)?;
         let manifest = Manifest::read(dir)?;
         let base_dir = manifest.base_dir(dir);
         let weights = base_dir.join("model.safetensors");
@@ -243,7 +255,8 @@ impl TransformerModel {
                 found,
             });
         }
-        let mut encoder = SentenceEncoder::load_layers(&base_dir, manifest.head.layers.clone())?;
+        let mut encoder =
+            SentenceEncoder::load_layers(&base_dir, manifest.head.layers.clone(), settings.device)?;
         encoder.normalize = manifest.head.normalize;
         if let Some(overlay) = &manifest.head.overlay {
             apply_overlay(
@@ -261,13 +274,19 @@ impl TransformerModel {
                 &head_path,
                 encoder.dim(),
                 manifest.head.quad,
+                settings.device,
             )?),
             HeadKind::Mlp => AnyHead::Mlp(MlpHead::load(
                 &head_path,
                 encoder.dim(),
                 manifest.head.hidden.unwrap_or(256),
+                settings.device,
             )?),
-            HeadKind::Target => AnyHead::Target(TargetHead::load(&head_path, encoder.dim())?),
+            HeadKind::Target => AnyHead::Target(TargetHead::load(
+                &head_path,
+                encoder.dim(),
+                settings.device,
+            )?),
         };
         let name = match settings.precision {
             Precision::Fp32 => manifest.name.clone(),
@@ -358,7 +377,8 @@ fn checked_head(dir: &Path, manifest: &Manifest) -> Result<PathBuf, ModelError> 
 }
 
 fn floats(t: &Tensor) -> Result<Vec<f32>, ModelError> {
-    Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).map_err(ModelError::from)
+    let cpu = t.to_device(Device::Cpu).to_kind(Kind::Float);
+    Vec::<f32>::try_from(cpu.contiguous().view(-1)).map_err(ModelError::from)
 }
 
 /// The rows of a `[n, N]` tensor.
@@ -480,8 +500,9 @@ pub fn target_features(
     markers: bool,
     train: bool,
 ) -> Result<Tensor, ModelError> {
-    let (ids, mask) = pad_batch(seqs, enc.tokenizer.pad_id());
-    let mmask = pad_masks(mention_masks);
+    let device = enc.encoder.device();
+    let (ids, mask) = pad_batch(seqs, enc.tokenizer.pad_id(), device);
+    let mmask = pad_masks(mention_masks, device);
     let run = || -> Result<Tensor, ModelError> {
         let all = enc.encoder.hidden_states(&ids, &mask, train)?;
         let last = all

@@ -12,7 +12,7 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Kind, Tensor};
 use super::finish::{finish, Output};
 use super::{
     base_sha256, class_loss, class_weights, index_loss, indices, load_splits, lr_at, masked_mse,
-    to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
+    to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress, DEVICE,
 };
 use crate::data::Example;
 use crate::error::{ModelError, TrainError};
@@ -229,7 +229,7 @@ impl Rows<'_> {
     /// The rows `batch` as a padded batch (ids, mask).
     fn padded(&self, batch: &[usize]) -> (Tensor, Tensor) {
         let seqs: Vec<&[i64]> = batch.iter().map(|&i| self.ids[i].as_slice()).collect();
-        pad_batch(&seqs, self.pad)
+        pad_batch(&seqs, self.pad, DEVICE)
     }
 }
 
@@ -385,7 +385,7 @@ pub fn train_finetune(
     let examples = load_splits(cfg)?;
     let base_sha = base_sha256(&cfg.base)?;
     let tokenizer = WordPiece::from_vocab(&cfg.base.join("vocab.txt"))?;
-    let mut encoder = Encoder::load(&cfg.base, false)?;
+    let mut encoder = Encoder::load(&cfg.base, false, DEVICE)?;
     let (dim, layers) = (encoder.hidden_size(), encoder.num_layers() as usize);
     let first_trained = first_trained_layer(ft.top_layers, layers);
     let trained_names = trainable(&mut encoder, |n| {

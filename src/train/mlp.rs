@@ -10,7 +10,7 @@ use super::finetune::SplitMix64;
 use super::finish::{finish, Output};
 use super::{
     base_sha256, class_loss, class_weights, embed_cached, indices, load_splits, masked_mse,
-    moments, rows, to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress,
+    moments, rows, to_vec_f32, tone_target, Predictions, Split, TrainConfig, TrainProgress, DEVICE,
 };
 use crate::data::Example;
 use crate::error::{ModelError, TrainError};
@@ -113,14 +113,14 @@ fn export_mlp(
         .bs
         .as_ref()
         .map(|b| b.detach())
-        .unwrap_or_else(|| Tensor::zeros([hidden], (Kind::Float, tch::Device::Cpu)))
+        .unwrap_or_else(|| Tensor::zeros([hidden], (Kind::Float, DEVICE)))
         - (&w1 * mean_v.unsqueeze(0)).sum_dim_intlist(1, false, Kind::Float);
     let b2 = head
         .fc2
         .bs
         .as_ref()
         .map(|b| b.detach())
-        .unwrap_or_else(|| Tensor::zeros([4], (Kind::Float, tch::Device::Cpu)));
+        .unwrap_or_else(|| Tensor::zeros([4], (Kind::Float, DEVICE)));
     vec![
         ("fc1.weight".to_string(), w1.contiguous()),
         ("fc1.bias".to_string(), b1.contiguous()),
@@ -139,7 +139,7 @@ pub fn train_mlp(
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
     let base_sha = base_sha256(&cfg.base)?;
-    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone())?;
+    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone(), DEVICE)?;
     let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
     let tag = format!("{base_sha} layers {:?}", mc.layers);
     let feats = embed_cached(&enc, &tag, &texts, cfg.max_length, cfg.batch_size, progress)?;
@@ -147,7 +147,7 @@ pub fn train_mlp(
     let (mean, std) = moments(&rows(&feats, &tr));
     let xs = (&feats - &mean) / &std;
     let dim = enc.dim();
-    let head = MlpHead::new(dim, mc.hidden);
+    let head = MlpHead::new(dim, mc.hidden, DEVICE);
     fit_mlp(&head, &xs, &examples, &tr, (cfg, mc), progress)?;
     let predict = |ix: &[usize]| -> Predictions {
         let (t, l) = tch::no_grad(|| head.forward_t(&rows(&xs, ix), false));

@@ -23,6 +23,10 @@ use crate::model::manifest::{sha256_file, FileRef, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
 use crate::model::Label;
 
+/// Where training runs. Its label, weight and loss tensors are built on the CPU, so the
+/// encoder and heads it trains are placed there too (inference takes any [`Device`]).
+pub(crate) const DEVICE: Device = Device::Cpu;
+
 /// What to train on and where to write.
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
@@ -349,7 +353,7 @@ fn ridge(x: &Tensor, y: &[f32], lambda: f64) -> (Tensor, f64) {
     let ybar = y.iter().map(|&v| v as f64).sum::<f64>() / y.len().max(1) as f64;
     let yc = Tensor::from_slice(&y.iter().map(|&v| v as f64 - ybar).collect::<Vec<_>>());
     let d = x.size()[1];
-    let a = x.transpose(0, 1).matmul(&x) + Tensor::eye(d, (Kind::Double, Device::Cpu)) * lambda;
+    let a = x.transpose(0, 1).matmul(&x) + Tensor::eye(d, (Kind::Double, DEVICE)) * lambda;
     let rhs = x.transpose(0, 1).matmul(&yc.unsqueeze(1));
     let w = Tensor::linalg_solve(&a, &rhs, true).squeeze_dim(1);
     (w.to_kind(Kind::Float), ybar)
@@ -365,7 +369,7 @@ fn softmax_regression(
 ) -> (Tensor, Tensor) {
     tch::manual_seed(seed as i64);
     let d = x.size()[1];
-    let vs = nn::VarStore::new(Device::Cpu);
+    let vs = nn::VarStore::new(DEVICE);
     let w = vs.root().zeros("w", &[3, d]);
     let b = vs.root().zeros("b", &[3]);
     let weights = class_weights(y.iter().copied());
@@ -485,7 +489,7 @@ fn fit_ridge(
     let mut best = (
         f64::NEG_INFINITY,
         0.0,
-        Tensor::zeros([1], (Kind::Float, Device::Cpu)),
+        Tensor::zeros([1], (Kind::Float, DEVICE)),
         0.0,
     );
     for (step, lambda) in [1.0, 10.0, 100.0, 1000.0, 10000.0].into_iter().enumerate() {
@@ -560,7 +564,7 @@ pub fn train_linear(
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
     let base_sha = base_sha256(&cfg.base)?;
-    let enc = SentenceEncoder::load(&cfg.base)?;
+    let enc = SentenceEncoder::load(&cfg.base, DEVICE)?;
     let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
     let feats = embed_cached(
         &enc,

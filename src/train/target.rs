@@ -13,7 +13,7 @@ use super::finetune::{
 };
 use super::{
     base_sha256, class_loss, class_metrics, class_weights, display_data_path, fit_band,
-    fit_temperature, relative_base, to_vec_f32, ModelFolder, TrainConfig, TrainProgress,
+    fit_temperature, relative_base, to_vec_f32, ModelFolder, TrainConfig, TrainProgress, DEVICE,
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
@@ -170,7 +170,7 @@ impl TargetRows {
 /// The base encoder with `--init`'s overlay applied, its transformer layers trainable; and
 /// the names of the trained tensors.
 fn start_encoder(cfg: &TargetConfig) -> Result<(SentenceEncoder, Vec<String>), TrainError> {
-    let mut enc = SentenceEncoder::load(&cfg.train.base)?;
+    let mut enc = SentenceEncoder::load(&cfg.train.base, DEVICE)?;
     enc.normalize = false;
     if let Some(init) = &cfg.init {
         let m = Manifest::read(init)?;
