@@ -102,33 +102,66 @@ pub(crate) fn batches<K: Ord>(
     out
 }
 
-/// The optimiser loop of the fine-tuning methods: for each epoch, `epoch_batches` draws the
-/// batches; each step sets the learning rate (linear warm-up over `ft.warmup` of all steps,
-/// then linear decay to 0), clips the gradient norm at 1, and reports the running loss.
-/// `n_train` rows give `ceil(n_train / batch size)` steps per epoch. Returns the number of
-/// steps and the seconds spent.
+/// How [`fit`] steps: passes, batch size, learning-rate schedule and gradient clipping.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Rows per step (sets the number of steps per epoch).
+    pub batch_size: usize,
+    /// Peak (or constant) learning rate.
+    pub lr: f64,
+    /// Fraction of all steps warming the rate up linearly before it decays linearly to 0;
+    /// `None` keeps it constant.
+    pub warmup: Option<f64>,
+    /// Gradient-norm clipping, if any.
+    pub clip: Option<f64>,
+}
+
+impl Schedule {
+    /// The fine-tuning methods' schedule: warm-up and linear decay, gradients clipped at 1.
+    pub(crate) fn warmup_decay(ft: &FinetuneConfig) -> Schedule {
+        Schedule {
+            epochs: ft.epochs,
+            batch_size: ft.batch_size,
+            lr: ft.lr,
+            warmup: Some(ft.warmup),
+            clip: Some(1.0),
+        }
+    }
+}
+
+/// The optimiser loop of every gradient-trained method: for each epoch, `epoch_batches` draws
+/// the batches; each step sets the learning rate by `plan`, clips the gradient norm if it
+/// says so, and reports the running loss. `n_train` rows give `ceil(n_train / batch size)`
+/// steps per epoch. Returns the number of steps and the seconds spent.
 pub(crate) fn fit(
     opt: &mut nn::Optimizer,
-    ft: &FinetuneConfig,
+    plan: Schedule,
     n_train: usize,
     mut epoch_batches: impl FnMut() -> Vec<Vec<usize>>,
     mut loss_of: impl FnMut(&[usize]) -> Result<Tensor, TrainError>,
     progress: TrainProgress<'_>,
 ) -> Result<(usize, f64), TrainError> {
-    let total = n_train.div_ceil(ft.batch_size.max(1)) * ft.epochs;
-    let warmup = ((total as f64) * ft.warmup).max(1.0);
+    let total = n_train.div_ceil(plan.batch_size.max(1)) * plan.epochs;
     let (mut step, mut ema) = (0usize, None::<f64>);
     let started = std::time::Instant::now();
-    for epoch in 0..ft.epochs {
+    for epoch in 0..plan.epochs {
         for batch in epoch_batches() {
             let loss = loss_of(&batch)?;
-            opt.set_lr(lr_at(step, total, warmup, ft.lr));
-            opt.backward_step_clip_norm(&loss, 1.0);
+            opt.set_lr(match plan.warmup {
+                Some(w) => lr_at(step, total, ((total as f64) * w).max(1.0), plan.lr),
+                None => plan.lr,
+            });
+            match plan.clip {
+                Some(c) => opt.backward_step_clip_norm(&loss, c),
+                None => opt.backward_step(&loss),
+            }
             let l = loss.double_value(&[]);
             let e = ema.map_or(l, |e| 0.98 * e + 0.02 * l);
             ema = Some(e);
             step += 1;
-            let stage = format!("epoch {}/{} loss {e:.3}", epoch + 1, ft.epochs);
+            let stage = format!("epoch {}/{} loss {e:.3}", epoch + 1, plan.epochs);
             progress(&stage, step, total);
         }
     }
@@ -413,7 +446,7 @@ pub fn train_finetune(
     let bs = ft.batch_size.max(1);
     let (steps, secs) = fit(
         &mut opt,
-        ft,
+        Schedule::warmup_decay(ft),
         tr.len(),
         || batches(&mut tr, |i| rows.lens[i], bs, &mut rng),
         |batch| heads.loss(&encoder, &rows, batch, &weights, cfg, ft),

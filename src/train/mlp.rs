@@ -6,7 +6,7 @@
 use serde_json::json;
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 
-use super::finetune::SplitMix64;
+use super::finetune::{fit, Schedule, SplitMix64};
 use super::finish::{finish, Output};
 use super::{
     base_sha256, class_loss, class_weights, embed_cached, indices, load_splits, masked_mse,
@@ -72,30 +72,29 @@ fn fit_mlp(
     let class_weights = class_weights(tr.iter().map(|&i| examples[i].0.label));
     let mut rng = SplitMix64::new(cfg.seed);
     let mut order = tr.to_vec();
-    let steps = order.len().div_ceil(mc.batch_size) * mc.epochs;
-    let mut step = 0;
-    for epoch in 0..mc.epochs {
+    let bs = mc.batch_size.max(1);
+    let epoch_batches = || {
         rng.shuffle(&mut order);
-        for b in order.chunks(mc.batch_size) {
-            let x = rows(xs, b);
-            let (tone, logits) = head.forward_t(&x, true);
-            let labels: Vec<Label> = b.iter().map(|&i| examples[i].0.label).collect();
-            let tones: Vec<Option<f32>> = b
-                .iter()
-                .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
-                .collect();
-            let ce = class_loss(&logits, &labels, Some(&class_weights));
-            let mse = masked_mse(&tone, &tones);
-            let loss = ce + mse * mc.tone_weight;
-            opt.backward_step(&loss);
-            step += 1;
-            progress(
-                &format!("mlp epoch {}/{}", epoch + 1, mc.epochs),
-                step,
-                steps,
-            );
-        }
-    }
+        order.chunks(bs).map(<[usize]>::to_vec).collect()
+    };
+    let loss_of = |b: &[usize]| {
+        let (tone, logits) = head.forward_t(&rows(xs, b), true);
+        let labels: Vec<Label> = b.iter().map(|&i| examples[i].0.label).collect();
+        let tones: Vec<Option<f32>> = b
+            .iter()
+            .map(|&i| tone_target(&examples[i].0, cfg.class_tone))
+            .collect();
+        let ce = class_loss(&logits, &labels, Some(&class_weights));
+        Ok(ce + masked_mse(&tone, &tones) * mc.tone_weight)
+    };
+    let plan = Schedule {
+        epochs: mc.epochs,
+        batch_size: bs,
+        lr: mc.lr,
+        warmup: None,
+        clip: None,
+    };
+    fit(&mut opt, plan, tr.len(), epoch_batches, loss_of, progress)?;
     Ok(())
 }
 

@@ -9,7 +9,8 @@ use serde_json::json;
 use tch::{nn, nn::Module, Kind, Tensor};
 
 use super::finetune::{
-    adamw, batches, export, export_overlay, fit, trainable, FinetuneConfig, Named, SplitMix64,
+    adamw, batches, export, export_overlay, fit, trainable, FinetuneConfig, Named, Schedule,
+    SplitMix64,
 };
 use super::{
     base_sha256, class_loss, class_metrics, class_weights, display_data_path, fit_band,
@@ -312,7 +313,7 @@ pub fn train_target(
     };
     let (_, secs) = fit(
         &mut opt,
-        ft,
+        Schedule::warmup_decay(ft),
         rows.train.len(),
         epoch_batches,
         loss_of,
