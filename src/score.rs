@@ -10,6 +10,8 @@ use crate::model::{TargetItem, Tone, ToneModel};
 use crate::report::{ArticleFields, QuadProbs, Row, RowAttribution, TargetTone};
 use crate::segment::{segment_article, Span};
 
+pub use crate::error::ScoreError;
+
 /// How many sentences are scored per call to the model; bounds memory on large inputs while
 /// leaving the model enough units to sort by length.
 pub const CHUNK_UNITS: usize = 4096;
@@ -340,8 +342,6 @@ fn target_tones(tm: &dyn ToneModel, chunk: &[Unit]) -> Result<Vec<Vec<Option<Ton
     }
     Ok(per)
 }
-
-pub use crate::error::ScoreError;
 
 #[cfg(test)]
 mod tests {

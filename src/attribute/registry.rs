@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::RegistryError;
+
 /// What kind of actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,8 +67,6 @@ pub struct Registry {
     /// The actors in file order (bundled ones first, then those a file adds).
     pub(crate) actors: Vec<Actor>,
 }
-
-pub use crate::error::RegistryError;
 
 const BUNDLED: &str = include_str!("actors.toml");
 

@@ -15,6 +15,8 @@ use crate::metrics;
 use crate::model::{Label, TargetItem, Tone, ToneModel};
 use suite::Suite;
 
+pub use crate::error::BenchError;
+
 /// Rows scored per call to a model.
 pub const CHUNK: usize = 2048;
 
@@ -148,8 +150,6 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let k = ((sorted.len() - 1) as f64 * p).round() as usize;
     Some(sorted[k.min(sorted.len() - 1)])
 }
-
-pub use crate::error::BenchError;
 
 /// One chunk of rows scored: each row's tone, with the latency of each batch (ms).
 fn score_chunk(

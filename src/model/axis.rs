@@ -17,6 +17,8 @@ use super::transformer::SentenceEncoder;
 use crate::error::ModelError;
 use crate::model::Progress;
 
+pub use crate::error::AxisError;
+
 /// The encoder an axis file uses unless it names another.
 pub const DEFAULT_AXIS_ENCODER: &str = "all-minilm-l6-v2";
 
@@ -42,8 +44,6 @@ pub struct AxisSpec {
     #[serde(default)]
     pub encoder: Option<String>,
 }
-
-pub use crate::error::AxisError;
 
 impl AxisSpec {
     /// Reads and checks an axis file.
