@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::bert::{Bert, EncoderConfig};
+use super::manifest::read_folder_file;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::{Hint, ModelError};
@@ -26,22 +27,7 @@ pub struct Encoder {
 
 /// Reads the base's `config.json`, returning an error (not a panic) for a bad file.
 pub fn read_config(dir: &Path) -> Result<EncoderConfig, ModelError> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ModelError::MissingFile {
-                dir: dir.to_path_buf(),
-                file: "config.json".into(),
-                hint: Hint::InstallBase,
-            }
-        } else {
-            ModelError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-                hint: Hint::InstallBase,
-            }
-        }
-    })?;
+    let (path, text) = read_folder_file(dir, "config.json", Hint::InstallBase, Hint::InstallBase)?;
     let config: EncoderConfig = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
         path: path.clone(),
         reason: format!("not a BERT config: {e}"),

@@ -141,25 +141,36 @@ pub struct Manifest {
     pub validation: serde_json::Value,
 }
 
+/// Reads the text file `dir/file` of a model or encoder folder: an absent file is
+/// [`ModelError::MissingFile`] with the hint `missing`, an unreadable one
+/// [`ModelError::Corrupt`] with the hint `unreadable`. Returns the path and the text.
+pub(crate) fn read_folder_file(
+    dir: &Path,
+    file: &str,
+    missing: Hint,
+    unreadable: Hint,
+) -> Result<(PathBuf, String), ModelError> {
+    let path = dir.join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ModelError::MissingFile {
+            dir: dir.to_path_buf(),
+            file: file.into(),
+            hint: missing,
+        }),
+        Err(e) => Err(ModelError::Corrupt {
+            path,
+            reason: e.to_string(),
+            hint: unreadable,
+        }),
+    }
+}
+
 impl Manifest {
     /// Reads and checks `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest, ModelError> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ModelError::MissingFile {
-                    dir: dir.to_path_buf(),
-                    file: MANIFEST_FILE.into(),
-                    hint: Hint::NeedsManifest,
-                }
-            } else {
-                ModelError::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                    hint: Hint::CheckFile,
-                }
-            }
-        })?;
+        let (path, text) =
+            read_folder_file(dir, MANIFEST_FILE, Hint::NeedsManifest, Hint::CheckFile)?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| ModelError::Corrupt {
             path: path.clone(),
             reason: format!("invalid manifest: {e}"),
