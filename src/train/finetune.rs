@@ -314,11 +314,12 @@ impl Heads {
             let batch: Vec<usize> = chunk.iter().map(|&k| ix[k]).collect();
             let (ids, mask) = rows.padded(&batch);
             let out = tch::no_grad(|| self.forward(enc, &ids, &mask, false))?;
-            let (t, l) = (to_vec_f32(&out.tone), to_vec_f32(&out.logits));
+            let (t, l) = (to_vec_f32(&out.tone)?, to_vec_f32(&out.logits)?);
             let q = out
                 .quad
                 .as_ref()
                 .map(to_vec_f32)
+                .transpose()?
                 .unwrap_or_else(|| vec![0.0; 5 * chunk.len()]);
             Ok((0..chunk.len())
                 .map(|j| {

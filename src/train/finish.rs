@@ -6,8 +6,8 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 use super::{
-    display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index, relative_base,
-    to_vec_f32, ModelFolder, Predictions, Split, TrainConfig,
+    argmax_rows, display_data_path, evaluate, fit_band, fit_temperature, fit_temperature_index,
+    relative_base, to_vec_f32, ModelFolder, Predictions, Split, TrainConfig,
 };
 use crate::data::{Example, NEUTRAL_BAND};
 use crate::error::TrainError;
@@ -31,11 +31,11 @@ pub struct Output {
     pub training: serde_json::Value,
 }
 
-fn probs_rows(logits: &Tensor, t: f64) -> Vec<[f32; 3]> {
-    to_vec_f32(&(logits / t).softmax(-1, Kind::Float))
+fn probs_rows(logits: &Tensor, t: f64) -> Result<Vec<[f32; 3]>, TrainError> {
+    Ok(to_vec_f32(&(logits / t).softmax(-1, Kind::Float))?
         .chunks(3)
         .map(|p| [p[0], p[1], p[2]])
-        .collect()
+        .collect())
 }
 
 /// What the calibration split decided: the softmax temperature, where the tone comes from
@@ -51,14 +51,18 @@ struct Calibration {
 
 impl Calibration {
     /// Fits the calibration on the rows `ca` and their predictions.
-    fn fit(examples: &[(Example, Split)], ca: &[usize], calib: &Predictions) -> Calibration {
+    fn fit(
+        examples: &[(Example, Split)],
+        ca: &[usize],
+        calib: &Predictions,
+    ) -> Result<Calibration, TrainError> {
         let ca_lab: Vec<Label> = ca.iter().map(|&i| examples[i].0.label).collect();
         let temperature = if ca.is_empty() {
             1.0
         } else {
             fit_temperature(&calib.logits, &ca_lab)
         };
-        let ca_probs = probs_rows(&calib.logits, temperature);
+        let ca_probs = probs_rows(&calib.logits, temperature)?;
         let (mut reg, mut prob, mut gold) = (Vec::new(), Vec::new(), Vec::new());
         for (k, &i) in ca.iter().enumerate() {
             if let Some(g) = examples[i].0.tone {
@@ -88,7 +92,7 @@ impl Calibration {
         if let Some(q) = &calib.quad {
             cal.quad_temperature = fit_temperature_index(q, &quad_index(examples, ca));
         }
-        cal
+        Ok(cal)
     }
 
     /// The tones of predictions `p` (with probabilities `probs`) from the chosen source.
@@ -121,9 +125,9 @@ fn validate(
     va: &[usize],
     val: &Predictions,
     cal: &Calibration,
-) -> serde_json::Value {
-    let probs_va = probs_rows(&val.logits, cal.temperature);
-    let probs_uncal = probs_rows(&val.logits, 1.0);
+) -> Result<serde_json::Value, TrainError> {
+    let probs_va = probs_rows(&val.logits, cal.temperature)?;
+    let probs_uncal = probs_rows(&val.logits, 1.0)?;
     let tone_va = cal.tones(val, &probs_va);
     let mut by_file = serde_json::Map::new();
     for g in groups_of(examples, va) {
@@ -137,7 +141,7 @@ fn validate(
         if let Some(q) = &val.quad {
             let rows = Tensor::from_slice(&k.iter().map(|&k| k as i64).collect::<Vec<_>>());
             let ix: Vec<usize> = k.iter().map(|&k| va[k]).collect();
-            m["quad"] = quad_metrics(&q.index_select(0, &rows), &quad_index(examples, &ix));
+            m["quad"] = quad_metrics(&q.index_select(0, &rows), &quad_index(examples, &ix))?;
         }
         let pu: Vec<[f32; 3]> = k.iter().map(|&k| probs_uncal[k]).collect();
         let truth: Vec<Label> = exs.iter().map(|e| e.label).collect();
@@ -147,10 +151,10 @@ fn validate(
     let all: Vec<&Example> = va.iter().map(|&i| &examples[i].0).collect();
     let mut overall = evaluate(&all, &tone_va, &probs_va, cal.band);
     if let Some(q) = &val.quad {
-        overall["quad"] = quad_metrics(q, &quad_index(examples, va));
+        overall["quad"] = quad_metrics(q, &quad_index(examples, va))?;
     }
     let vader = vader_baseline(examples, va);
-    json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader })
+    Ok(json!({ "overall": overall, "by_file": by_file, "vader_same_rows": vader }))
 }
 
 /// The manifest's record of the run: data, splits, settings and the method's own facts.
@@ -194,8 +198,8 @@ pub fn finish(
     out: Output,
     base_sha: String,
 ) -> Result<Manifest, TrainError> {
-    let cal = Calibration::fit(examples, ca, &calib);
-    let validation = validate(examples, va, &val, &cal);
+    let cal = Calibration::fit(examples, ca, &calib)?;
+    let validation = validate(examples, va, &val, &cal)?;
     let folder = ModelFolder::new(&cfg.out)?;
     let head = folder.weights("head.safetensors", &out.head)?;
     let overlay = match &out.overlay {
@@ -236,8 +240,8 @@ pub fn finish(
 }
 
 /// Quad macro-F1 and accuracy on the rows that have a quad class (index ≥ 0).
-fn quad_metrics(logits: &Tensor, truth: &[i64]) -> serde_json::Value {
-    let pred: Vec<i64> = Vec::try_from(logits.argmax(-1, false)).unwrap_or_default();
+fn quad_metrics(logits: &Tensor, truth: &[i64]) -> Result<serde_json::Value, TrainError> {
+    let pred = argmax_rows(logits)?;
     let (t, p): (Vec<usize>, Vec<usize>) = truth
         .iter()
         .zip(&pred)
@@ -246,11 +250,11 @@ fn quad_metrics(logits: &Tensor, truth: &[i64]) -> serde_json::Value {
         .unzip();
     let right = t.iter().zip(&p).filter(|(a, b)| a == b).count();
     let r4 = |x: f64| (x * 1e4).round() / 1e4;
-    json!({
+    Ok(json!({
         "rows": t.len(),
         "macro_f1": r4(metrics::macro_f1_classes(&t, &p, 5)),
         "accuracy": r4(right as f64 / t.len().max(1) as f64),
-    })
+    }))
 }
 
 /// VADER 3.3.2 on the same validation rows (per file and overall), when its lexicon is

@@ -148,15 +148,15 @@ pub fn train_mlp(
     let dim = enc.dim();
     let head = MlpHead::new(dim, mc.hidden, DEVICE);
     fit_mlp(&head, &xs, &examples, &tr, (cfg, mc), progress)?;
-    let predict = |ix: &[usize]| -> Predictions {
+    let predict = |ix: &[usize]| -> Result<Predictions, TrainError> {
         let (t, l) = tch::no_grad(|| head.forward_t(&rows(&xs, ix), false));
-        Predictions {
-            tone: to_vec_f32(&t),
+        Ok(Predictions {
+            tone: to_vec_f32(&t)?,
             logits: l,
             quad: None,
-        }
+        })
     };
-    let (pred_ca, pred_va) = (predict(&ca), predict(&va));
+    let (pred_ca, pred_va) = (predict(&ca)?, predict(&va)?);
 
     let tensors = export_mlp(&head, (&mean, &std), mc.hidden);
     finish(

@@ -17,7 +17,7 @@ use serde_json::json;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::data::{held_out, Columns, Example, Format, NEUTRAL_BAND};
-use crate::error::TrainError;
+use crate::error::{ModelError, TrainError};
 use crate::metrics;
 use crate::model::manifest::{sha256_file, FileRef, HeadKind, Manifest};
 use crate::model::transformer::SentenceEncoder;
@@ -271,8 +271,14 @@ pub(crate) fn rows(t: &Tensor, idx: &[usize]) -> Tensor {
     t.index_select(0, &i)
 }
 
-pub(crate) fn to_vec_f32(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1)).unwrap_or_default()
+pub(crate) fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>, TrainError> {
+    let flat = t.to_kind(Kind::Float).contiguous().view(-1);
+    Ok(Vec::<f32>::try_from(flat).map_err(ModelError::from)?)
+}
+
+/// The index of each row's largest logit.
+pub(crate) fn argmax_rows(logits: &Tensor) -> Result<Vec<i64>, TrainError> {
+    Ok(Vec::<i64>::try_from(logits.argmax(-1, false)).map_err(ModelError::from)?)
 }
 
 /// Balanced class weights `n / (3 · count)` (0 for a class that does not occur).
@@ -484,7 +490,7 @@ fn fit_ridge(
     (x, y): (&Tensor, &[f32]),
     (x_ca, y_ca): (&Tensor, &[f32]),
     progress: TrainProgress<'_>,
-) -> (f64, f64, Tensor, f64) {
+) -> Result<(f64, f64, Tensor, f64), TrainError> {
     let y_ca: Vec<f64> = y_ca.iter().map(|&v| v as f64).collect();
     let mut best = (
         f64::NEG_INFINITY,
@@ -495,7 +501,7 @@ fn fit_ridge(
     for (step, lambda) in [1.0, 10.0, 100.0, 1000.0, 10000.0].into_iter().enumerate() {
         progress("ridge", step + 1, 5);
         let (w, b) = ridge(x, y, lambda);
-        let pred: Vec<f64> = to_vec_f32(&(x_ca.matmul(&w) + b))
+        let pred: Vec<f64> = to_vec_f32(&(x_ca.matmul(&w) + b))?
             .iter()
             .map(|&v| v as f64)
             .collect();
@@ -504,7 +510,7 @@ fn fit_ridge(
             best = (r, lambda, w, b);
         }
     }
-    best
+    Ok(best)
 }
 
 /// The 3-class softmax regression, L2 chosen by macro-F1 on the calibration rows:
@@ -520,7 +526,7 @@ fn fit_softmax(
         progress("softmax", step + 1, 3);
         let (w, b) = softmax_regression(x, y, l2, cfg.epochs, cfg.seed);
         let logits = x_ca.matmul(&w.transpose(0, 1)) + &b;
-        let f1 = metrics::macro_f1(y_ca, &logits_to_labels(&logits));
+        let f1 = metrics::macro_f1(y_ca, &logits_to_labels(&logits)?);
         if f1 > best.0 {
             best = (f1, l2, Some((w, b)));
         }
@@ -597,23 +603,23 @@ pub fn train_linear(
     }
     let (x_reg, x_reg_ca) = (rows(&xs_tr, &tr_k), rows(&xs_ca, &ca_k));
     let (ridge_r, lambda, w_tone, b_tone) =
-        fit_ridge((&x_reg, &tr_y), (&x_reg_ca, &ca_y), progress);
+        fit_ridge((&x_reg, &tr_y), (&x_reg_ca, &ca_y), progress)?;
     let labels = |ix: &[usize]| -> Vec<Label> { ix.iter().map(|&i| examples[i].0.label).collect() };
     let (tr_lab, ca_lab) = (labels(&tr), labels(&ca));
     let (cls_f1, l2, w_cls, b_cls) =
         fit_softmax((&xs_tr, &tr_lab), (&xs_ca, &ca_lab), cfg, progress)?;
     let (head, b_tone_raw) = fold_linear((&mean, &std), (&w_tone, b_tone), (&w_cls, &b_cls));
-    let predict = |ix: &[usize]| -> Predictions {
+    let predict = |ix: &[usize]| -> Result<Predictions, TrainError> {
         let x = rows(&feats, ix);
         let tone = x.matmul(&head[0].1.transpose(0, 1)).squeeze_dim(-1) + b_tone_raw;
         let logits = x.matmul(&head[2].1.transpose(0, 1)) + &head[3].1;
-        Predictions {
-            tone: to_vec_f32(&tone),
+        Ok(Predictions {
+            tone: to_vec_f32(&tone)?,
             logits,
             quad: None,
-        }
+        })
     };
-    let (pred_ca, pred_va) = (predict(&ca), predict(&va));
+    let (pred_ca, pred_va) = (predict(&ca)?, predict(&va)?);
     let output = finish::Output {
         kind: HeadKind::Linear,
         normalize: true,
@@ -645,13 +651,11 @@ pub struct Predictions {
     pub quad: Option<Tensor>,
 }
 
-fn logits_to_labels(logits: &Tensor) -> Vec<Label> {
-    let am = logits.argmax(-1, false);
-    Vec::<i64>::try_from(am)
-        .unwrap_or_default()
+fn logits_to_labels(logits: &Tensor) -> Result<Vec<Label>, TrainError> {
+    Ok(argmax_rows(logits)?
         .into_iter()
         .map(|i| Label::from_index(i as usize))
-        .collect()
+        .collect())
 }
 
 /// Data paths as recorded in manifests: relative to the shared data folder when inside it.

@@ -56,7 +56,7 @@ fn logits_of(
         let l = tch::no_grad(|| -> Result<Tensor, ModelError> {
             Ok(head.forward(&target_features(enc, &seqs, &masks, markers, false)?))
         })?;
-        Ok(to_vec_f32(&l)
+        Ok(to_vec_f32(&l)?
             .chunks(3)
             .map(|p| [p[0], p[1], p[2]])
             .collect())
@@ -220,17 +220,19 @@ fn calibrate(
     let all: Vec<usize> = (0..calib.len()).collect();
     let truth: Vec<Label> = calib.iter().map(|x| x.label).collect();
     let temperature = fit_temperature(&logits_of(enc, head, ca_enc, &all, markers)?, &truth);
-    let probs = probs_of(&logits_of(enc, head, ca_enc, &all, markers)?, temperature);
+    let probs = probs_of(&logits_of(enc, head, ca_enc, &all, markers)?, temperature)?;
     let band = fit_band(&probs.iter().map(tone_of).collect::<Vec<_>>(), &truth);
     Ok((temperature, band))
 }
 
 /// Softmax probabilities of `logits / temperature`, one row per target.
-fn probs_of(logits: &Tensor, temperature: f64) -> Vec<[f32; 3]> {
-    to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))
-        .chunks(3)
-        .map(|p| [p[0], p[1], p[2]])
-        .collect()
+fn probs_of(logits: &Tensor, temperature: f64) -> Result<Vec<[f32; 3]>, TrainError> {
+    Ok(
+        to_vec_f32(&(logits / temperature).softmax(-1, Kind::Float))?
+            .chunks(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    )
 }
 
 /// Validation per file: the target model's classes against the gold, next to the baseline
@@ -360,7 +362,7 @@ fn predict(
     let probs = probs_of(
         &logits_of(enc, head, va_enc, &all, cfg.markers)?,
         temperature,
-    );
+    )?;
     let pred = probs
         .iter()
         .map(|p| Label::from_tone(tone_of(p), band))
