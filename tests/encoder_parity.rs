@@ -9,7 +9,7 @@ use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn, Device, Kind};
 
 #[test]
-fn own_bert_matches_rust_bert_on_real_text() {
+fn own_bert_with_fused_qkv_matches_rust_bert_on_real_text() {
     common::require_setup();
     let dir = common::root().join("models/all-minilm-l6-v2");
     let tok = WordPiece::from_vocab(&dir.join("vocab.txt")).unwrap();
@@ -22,13 +22,18 @@ fn own_bert_matches_rust_bert_on_real_text() {
     let seqs: Vec<&[i64]> = enc.iter().map(Vec::as_slice).collect();
     let (ids, mask) = pad_batch(&seqs, tok.pad_id(), Device::Cpu);
 
-    let ours = Encoder::load(&dir, false, Device::Cpu).unwrap();
-    let mine = tch::no_grad(|| {
-        ours.hidden_states(&ids, &mask, false)
-            .unwrap()
-            .pop()
-            .unwrap()
-    });
+    let mut ours = Encoder::load(&dir, false, Device::Cpu).unwrap();
+    let last =
+        |e: &Encoder| tch::no_grad(|| e.hidden_states(&ids, &mask, false).unwrap().pop().unwrap());
+    let separate = last(&ours);
+    // Inference stacks query, key and value into one product; training keeps them apart.
+    ours.model.fuse_qkv();
+    let mine = last(&ours);
+    let fused_diff = (&mine - &separate).abs().max().double_value(&[]);
+    assert!(
+        fused_diff < 1e-5,
+        "fused QKV moved the output by {fused_diff}"
+    );
 
     // rust-bert reads the same config.json with its own type (rhetor's is its own).
     let text = std::fs::read_to_string(dir.join("config.json")).unwrap();

@@ -161,6 +161,9 @@ impl Axes {
             let dir = registry::resolve(name)?;
             self.encoders
                 .push((name.to_string(), SentenceEncoder::load(&dir, self.device)?));
+            if let Some((_, enc)) = self.encoders.last_mut() {
+                enc.encoder.model.fuse_qkv();
+            }
         }
         Ok(())
     }

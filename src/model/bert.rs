@@ -22,6 +22,9 @@ struct Layer {
     /// Int8 copies of the projections after [`Bert::quantize`]: query, key and value fused
     /// into one `[3 × hidden, hidden]` product, then attention output, intermediate, output.
     int8: Option<[QLinear; 4]>,
+    /// Query, key and value weights and biases stacked into one `[3 × hidden, hidden]` product
+    /// after [`Bert::fuse_qkv`] (inference only: training keeps three separate variables).
+    fused_qkv: Option<(Tensor, Tensor)>,
 }
 
 /// A linear layer with int8 weights run by libtorch's fbgemm kernel with fp32 activations
@@ -131,6 +134,11 @@ impl Layer {
     fn qkv(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
         if let Some(q) = &self.int8 {
             let parts = q[0].forward(x).chunk(3, -1);
+            let [q, k, v]: [Tensor; 3] = parts.try_into().expect("three equal parts");
+            return (q, k, v);
+        }
+        if let Some((w, b)) = &self.fused_qkv {
+            let parts = x.linear(w, Some(b)).chunk(3, -1);
             let [q, k, v]: [Tensor; 3] = parts.try_into().expect("three equal parts");
             return (q, k, v);
         }
@@ -281,6 +289,7 @@ impl Bert {
                     output: lin(&l / "output" / "dense", c.intermediate_size, h),
                     out_norm: ln(&l / "output" / "LayerNorm", h, c.layer_norm_eps),
                     int8: None,
+                    fused_qkv: None,
                 }
             })
             .collect();
@@ -350,6 +359,18 @@ impl Bert {
             .into_iter()
             .map(|r| r.try_into().expect("four inputs per layer"))
             .collect()
+    }
+
+    /// Stacks every layer's query, key and value projections into one matrix product (one
+    /// GEMM instead of three per layer), for inference: call after all weights (base and
+    /// overlay) are loaded; training must not call it (the stacked copy gets no gradient).
+    pub fn fuse_qkv(&mut self) {
+        for layer in &mut self.layers {
+            let (q, k, v) = (&layer.query, &layer.key, &layer.value);
+            let w = Tensor::cat(&[q.ws.detach(), k.ws.detach(), v.ws.detach()], 0);
+            let b = Tensor::cat(&[bias_of(q), bias_of(k), bias_of(v)], 0);
+            layer.fused_qkv = Some((w, b));
+        }
     }
 
     /// True when [`Bert::quantize`] has run.

@@ -265,8 +265,9 @@ impl TransformerModel {
                 &overlay.sha256,
             )?;
         }
-        if settings.precision == Precision::Int8 {
-            encoder.quantize()?;
+        match settings.precision {
+            Precision::Int8 => encoder.quantize()?,
+            Precision::Fp32 => encoder.encoder.model.fuse_qkv(),
         }
         let head_path = checked_head(dir, &manifest)?;
         let head = match manifest.head.kind {
