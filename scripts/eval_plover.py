@@ -30,7 +30,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eval_rhetoric import ROOT, macro_f1, run  # noqa: E402  (one CLI runner for both scripts)
+from eval_rhetoric import macro_f1, run, run_specs  # noqa: E402  (one CLI runner for both)
 
 QUAD = {
     **dict.fromkeys(["AGREE", "CONSULT", "SUPPORT", "CONCEDE"], "verbal_cooperation"),
@@ -122,16 +122,7 @@ def main(argv):
         print(__doc__)
         return 2
     data = rows(args[0])
-    results = {}
-    for spec in args[1:]:
-        label, target = spec.split("=", 1)
-        binary, model = target.split(":", 1) if ":" in target else (
-            os.path.join(ROOT, "target", "release", "rhetor"), target)
-        results[label] = evaluate(binary, model, data)
-    print(table(results))
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+    print(table(run_specs(args[1:], evaluate, data, json_out)))
     return 0
 
 

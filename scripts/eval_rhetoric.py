@@ -61,6 +61,21 @@ def run(binary, args, lines):
     return rows
 
 
+def run_specs(specs, evaluate, data, json_out):
+    """Evaluates every LABEL=[BINARY:]MODEL spec on `data` with `evaluate`; returns the
+    results by label and writes them to `json_out` if given."""
+    results = {}
+    for spec in specs:
+        label, target = spec.split("=", 1)
+        binary, model = target.split(":", 1) if ":" in target else (
+            os.path.join(ROOT, "target", "release", "rhetor"), target)
+        results[label] = evaluate(binary, model, data)
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
 def evaluate(binary, model, dev):
     sent = run(binary, ["--input", "lines", "--model", model], [r["text"] for r in dev])
     truth = [cls(r["tone"]) for r in dev]
@@ -156,15 +171,7 @@ def main(argv):
         print(__doc__)
         return 2
     dev = [json.loads(l) for l in open(dev_path, encoding="utf-8") if l.strip()]
-    results = {}
-    for spec in specs:
-        label, target = spec.split("=", 1)
-        binary, model = target.split(":", 1) if ":" in target else (os.path.join(ROOT, "target", "release", "rhetor"), target)
-        results[label] = evaluate(binary, model, dev)
-    print(table(results))
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+    print(table(run_specs(specs, evaluate, dev, json_out)))
     return 0
 
 
