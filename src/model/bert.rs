@@ -364,11 +364,19 @@ impl Bert {
     /// Stacks every layer's query, key and value projections into one matrix product (one
     /// GEMM instead of three per layer), for inference: call after all weights (base and
     /// overlay) are loaded; training must not call it (the stacked copy gets no gradient).
+    /// The three weights then become views into the stacked one, so fusing costs no memory.
     pub fn fuse_qkv(&mut self) {
         for layer in &mut self.layers {
             let (q, k, v) = (&layer.query, &layer.key, &layer.value);
             let w = Tensor::cat(&[q.ws.detach(), k.ws.detach(), v.ws.detach()], 0);
             let b = Tensor::cat(&[bias_of(q), bias_of(k), bias_of(v)], 0);
+            let h = layer.query.ws.size()[0];
+            for (i, lin) in [&mut layer.query, &mut layer.key, &mut layer.value]
+                .into_iter()
+                .enumerate()
+            {
+                lin.ws.set_data(&w.narrow(0, i as i64 * h, h));
+            }
             layer.fused_qkv = Some((w, b));
         }
     }
