@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Evaluate models on the rhetoric dev split (data/rhetoric/rhetoric_dev.jsonl, never trained on).
 
-  scripts/eval_rhetoric.py [--dev FILE] [--json OUT] SPEC...
+  scripts/eval_rhetoric.py [--dev FILE|FOLDER] [--json OUT] SPEC...
+
+--dev defaults to the built dev split; a FOLDER of GUIDE-format files (e.g.
+data/rhetoric/check, the blind check set) is checked and read as `rhetoric_corpus.py build`
+would read it.
 
 SPEC is LABEL=MODEL or LABEL=BINARY:MODEL (BINARY defaults to target/release/rhetor), e.g.
   default=rhetor-tone-minilm  target=rhetor-target-minilm  vader=vader
@@ -14,6 +18,7 @@ accuracy, Pearson r against label/2, accuracy on each hard case (GUIDE.md tags),
 (models with a quad head), target macro-F1, and the share of two-target sentences of opposite
 gold tone where both targets are right. Standard library only.
 """
+import glob
 import json
 import os
 import subprocess
@@ -22,6 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eval_heldout import pearson  # noqa: E402  (one Pearson for both evaluation scripts)
+import rhetoric_corpus  # noqa: E402  (one reader of GUIDE-format files)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CLASSES = ["negative", "neutral", "positive"]
@@ -152,6 +158,17 @@ def table(results):
     return out
 
 
+def read_split(path):
+    """Rows of a built file, or of a folder of GUIDE-format files (offsets computed, every
+    line checked: an invalid line stops the evaluation)."""
+    if not os.path.isdir(path):
+        return [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
+    rows, bad = rhetoric_corpus.load(sorted(glob.glob(os.path.join(path, "*.jsonl"))))
+    if bad:
+        sys.exit(f"{path}: {bad} invalid lines (listed above); fix them first")
+    return rhetoric_corpus.sentence_rows(rows)
+
+
 def main(argv):
     dev_path = os.path.join(ROOT, "data", "rhetoric", "rhetoric_dev.jsonl")
     json_out = None
@@ -170,7 +187,7 @@ def main(argv):
     if not specs:
         print(__doc__)
         return 2
-    dev = [json.loads(l) for l in open(dev_path, encoding="utf-8") if l.strip()]
+    dev = read_split(dev_path)
     print(table(run_specs(specs, evaluate, dev, json_out)))
     return 0
 
