@@ -10,6 +10,10 @@
                                                   target a line (id, text, from, to, label)
   scripts/rhetoric_corpus.py stats                coverage report (counts per tag, quad, cameo...)
 
+Three splits: written/ (training), dev/ and check/ (the blind check set; both never trained
+on). build and stats check all three and refuse a dev or check sentence that is in written/;
+check/ is not built: scripts/eval_rhetoric.py --dev data/rhetoric/check reads it directly.
+
 Standard library only. Exit status 1 when any line is invalid.
 """
 import collections
@@ -125,17 +129,22 @@ def read(path):
             yield n, problems, out
 
 
+def key(text):
+    """A sentence as duplicates are compared: lower-cased, punctuation dropped."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
 def load(paths):
     rows, bad = [], 0
     seen = {}
     for path in paths:
         for n, problems, row in read(path):
             if row is not None:
-                key = re.sub(r"\W+", " ", row["text"].lower()).strip()
-                if key in seen:
-                    problems = problems + [f"duplicate of {seen[key]}"]
+                k = key(row["text"])
+                if k in seen:
+                    problems = problems + [f"duplicate of {seen[k]}"]
                 else:
-                    seen[key] = f"{os.path.relpath(path, ROOT)}:{n}"
+                    seen[k] = f"{os.path.relpath(path, ROOT)}:{n}"
             for p in problems:
                 print(f"{os.path.relpath(path, ROOT)}:{n}: {p}")
             if problems:
@@ -196,13 +205,18 @@ def main(argv):
         return 1 if bad else 0
     train, bad_t = load(split_files("written"))
     dev, bad_d = load(split_files("dev"))
-    overlap = {r["text"] for r in train} & {r["text"] for r in dev}
-    if overlap:
-        print(f"{len(overlap)} sentences are in both written/ and dev/")
+    check, bad_c = load(split_files("check"))
+    overlap = 0
+    for name, rows in (("dev/", dev), ("check/", check)):
+        both = {key(r["text"]) for r in train} & {key(r["text"]) for r in rows}
+        if both:
+            print(f"{len(both)} sentences are in both written/ and {name}")
+        overlap += len(both)
     stats(train, "written (train)")
     stats(dev, "dev")
+    stats(check, "check (blind, never trained on; read by eval_rhetoric.py --dev data/rhetoric/check)")
     if argv[1] == "build":
-        if bad_t or bad_d or overlap:
+        if bad_t or bad_d or bad_c or overlap:
             print("not written: fix the problems above")
             return 1
         for name, rows in (("train", train), ("dev", dev)):
