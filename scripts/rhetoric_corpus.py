@@ -3,12 +3,17 @@
 
   scripts/rhetoric_corpus.py check FILE...        validate lines, print problems and counts
   scripts/rhetoric_corpus.py build                check everything, then write (for `rhetor train`)
-                                                  data/rhetoric/rhetoric_{train,dev}.jsonl: one sentence a
-                                                  line, `label` = tone -2..2, `quad`, targets with
-                                                  character offsets `from`/`to`; and
-                                                  data/rhetoric/rhetoric_{train,dev}_targets.jsonl: one
-                                                  target a line (id, text, from, to, label)
+                                                  data/rhetoric/rhetoric_{train,train_pass2,dev}.jsonl:
+                                                  one sentence a line, `label` = tone -2..2, `quad`,
+                                                  targets with character offsets `from`/`to`; and
+                                                  data/rhetoric/rhetoric_{train,train_pass2,dev}_targets.jsonl:
+                                                  one target a line (id, text, from, to, label)
   scripts/rhetoric_corpus.py stats                coverage report (counts per tag, quad, cameo...)
+
+The training files come in two passes: rhetoric_train.jsonl holds the first (every file of
+written/ not named in SECOND_PASS; the build the first corpus models were trained on, kept
+byte-identical), rhetoric_train_pass2.jsonl the files written after it, so that a recipe can
+weigh the two differently.
 
 Three splits: written/ (training), dev/ and check/ (the blind check set; both never trained
 on). build and stats check all three and refuse a dev or check sentence that is in written/;
@@ -34,6 +39,10 @@ KEYS = {"text", "tone", "quad", "cameo", "register", "tags", "targets"}
 BANNED = ["reactionary", "bloc for aggression", "bolster military capability", "fell in love",
           "invasion rehearsal", "toughest", "targeting the us and its allies",
           "anti-communism", "mental toughness"]
+
+
+# Files written after the first training build (GUIDE hard cases found by later evaluations).
+SECOND_PASS = ("buildup-02", "buildup-03", "capability-", "contrast-", "negation-", "yield-")
 
 
 def quad_of_cameo(code):
@@ -203,7 +212,9 @@ def main(argv):
         rows, bad = load(argv[2:])
         print(f"{len(rows)} valid, {bad} invalid")
         return 1 if bad else 0
-    train, bad_t = load(split_files("written"))
+    written = split_files("written")
+    second = [f for f in written if os.path.basename(f).startswith(SECOND_PASS)]
+    train, bad_t = load([f for f in written if f not in second] + second)
     dev, bad_d = load(split_files("dev"))
     check, bad_c = load(split_files("check"))
     overlap = 0
@@ -219,10 +230,13 @@ def main(argv):
         if bad_t or bad_d or bad_c or overlap:
             print("not written: fix the problems above")
             return 1
-        for name, rows in (("train", train), ("dev", dev)):
+        names = {os.path.basename(f) for f in second}
+        first_pass = [r for r in train if r["origin"].split(":")[0] not in names]
+        second_pass = [r for r in train if r["origin"].split(":")[0] in names]
+        for name, rows in (("train", first_pass), ("train_pass2", second_pass), ("dev", dev)):
             write(sentence_rows(rows), os.path.join(DATA, f"rhetoric_{name}.jsonl"))
             write(target_rows(rows), os.path.join(DATA, f"rhetoric_{name}_targets.jsonl"))
-        print("wrote data/rhetoric/rhetoric_{train,dev}.jsonl and data/rhetoric/rhetoric_{train,dev}_targets.jsonl")
+        print("wrote data/rhetoric/rhetoric_{train,train_pass2,dev}.jsonl and their _targets.jsonl")
     return 0
 
 
