@@ -45,6 +45,11 @@ BANNED = ["reactionary", "bloc for aggression", "bolster military capability", "
 SECOND_PASS = ("buildup-02", "buildup-03", "capability-", "contrast-", "negation-", "yield-")
 
 
+def in_second_pass(name):
+    """True for a file name (or a row origin `FILE:LINE`) of the second pass."""
+    return name.startswith(SECOND_PASS)
+
+
 def quad_of_cameo(code):
     """CAMEO root (01..20) -> GDELT QuadClass name."""
     n = int(code)
@@ -213,7 +218,7 @@ def main(argv):
         print(f"{len(rows)} valid, {bad} invalid")
         return 1 if bad else 0
     written = split_files("written")
-    second = [f for f in written if os.path.basename(f).startswith(SECOND_PASS)]
+    second = [f for f in written if in_second_pass(os.path.basename(f))]
     train, bad_t = load([f for f in written if f not in second] + second)
     dev, bad_d = load(split_files("dev"))
     check, bad_c = load(split_files("check"))
@@ -230,9 +235,8 @@ def main(argv):
         if bad_t or bad_d or bad_c or overlap:
             print("not written: fix the problems above")
             return 1
-        names = {os.path.basename(f) for f in second}
-        first_pass = [r for r in train if r["origin"].split(":")[0] not in names]
-        second_pass = [r for r in train if r["origin"].split(":")[0] in names]
+        first_pass = [r for r in train if not in_second_pass(r["origin"])]
+        second_pass = [r for r in train if in_second_pass(r["origin"])]
         for name, rows in (("train", first_pass), ("train_pass2", second_pass), ("dev", dev)):
             write(sentence_rows(rows), os.path.join(DATA, f"rhetoric_{name}.jsonl"))
             write(target_rows(rows), os.path.join(DATA, f"rhetoric_{name}_targets.jsonl"))
