@@ -89,6 +89,8 @@ fn transformer(c: &mut Criterion) {
         eprintln!("skipping transformer: run scripts/setup.sh");
         return;
     }
+    // As the binary does at start-up, so the bench times what `rhetor` runs.
+    rhetor::model::device::keep_freed_memory();
     tch::set_num_threads(
         std::thread::available_parallelism()
             .map(|n| n.get() as i32)

@@ -4,6 +4,7 @@
 mod cli;
 
 fn main() {
+    rhetor::model::device::keep_freed_memory();
     let code = match cli::run() {
         Ok(code) => code,
         Err(err) => {

