@@ -39,12 +39,14 @@ struct QLinear {
     weight: Tensor,
     packed: Tensor,
     col_offsets: Tensor,
-    /// `1 / s`, multiplied into the input.
-    inv_smooth: Tensor,
+    /// `1 / s`, multiplied into the input; `None` when the producer of the input already
+    /// divided it by `s` (the attention output's smoothing lives in the value projection).
+    inv_smooth: Option<Tensor>,
     /// Each output row's scale, applied after the int8 product.
     row_scale: Tensor,
-    zeros: Tensor,
-    bias: Tensor,
+    /// `bias / row_scale`: fbgemm adds it before the row scale is applied, so the bias costs
+    /// no pass of its own.
+    scaled_bias: Tensor,
 }
 
 /// SmoothQuant's migration strength: on the base encoder, pooled int8 embeddings have cosine
@@ -52,16 +54,25 @@ struct QLinear {
 /// (tests/encoder_parity.rs sentences).
 const ALPHA: f64 = 0.75;
 
+/// SmoothQuant's per-input-channel factor `s` for weights `w` `[out, in]` whose inputs reach
+/// `x_amax` `[in]` in calibration.
+fn smoothing(w: &Tensor, x_amax: &Tensor) -> Tensor {
+    let w_amax = w.abs().amax([0i64].as_slice(), false).clamp_min(1e-8);
+    (x_amax.clamp_min(1e-5).pow_tensor_scalar(ALPHA) / w_amax.pow_tensor_scalar(1.0 - ALPHA))
+        .clamp(1e-2, 1e2)
+}
+
 impl QLinear {
-    /// Quantizes the weight `w` `[out, in]` (with `bias` `[out]`); `x_amax` `[in]` is the
-    /// largest |input| seen per input channel in calibration.
-    fn new(w: &Tensor, bias: &Tensor, x_amax: &Tensor) -> Result<QLinear, tch::TchError> {
-        let w = w.detach();
-        let w_amax = w.abs().amax([0i64].as_slice(), false).clamp_min(1e-8);
-        let smooth = (x_amax.clamp_min(1e-5).pow_tensor_scalar(ALPHA)
-            / w_amax.pow_tensor_scalar(1.0 - ALPHA))
-        .clamp(1e-2, 1e2);
-        let w = &w * smooth.unsqueeze(0);
+    /// Quantizes the weight `w` `[out, in]` (with `bias` `[out]`) with the smoothing factor
+    /// `smooth` `[in]` (from [`smoothing`]); `input_smoothed` says the caller's input already
+    /// arrives divided by it.
+    fn new(
+        w: &Tensor,
+        bias: &Tensor,
+        smooth: &Tensor,
+        input_smoothed: bool,
+    ) -> Result<QLinear, tch::TchError> {
+        let w = w.detach() * smooth.unsqueeze(0);
         let rows = w.abs().amax([1i64].as_slice(), true).clamp_min(1e-12);
         let weight = (&w / &rows * 127.0)
             .round()
@@ -74,31 +85,47 @@ impl QLinear {
             .sum_dim_intlist(1, false, Kind::Int)
             .to_kind(Kind::Int);
         let packed = weight.f_fbgemm_pack_quantized_matrix()?;
-        let n = w.size()[0];
-        let bias = bias.detach();
+        let row_scale = rows.squeeze_dim(1) / 127.0;
         Ok(QLinear {
             weight,
             packed,
             col_offsets,
-            inv_smooth: smooth.reciprocal(),
-            row_scale: rows.squeeze_dim(1) / 127.0,
-            zeros: Tensor::zeros([n], (Kind::Float, w.device())),
-            bias,
+            inv_smooth: (!input_smoothed).then(|| smooth.reciprocal()),
+            scaled_bias: bias.detach() / &row_scale,
+            row_scale,
         })
     }
 
+    /// The int8 product plus bias, before the row scale.
+    fn unscaled(&self, x: &Tensor) -> Tensor {
+        let smoothed;
+        let x = match &self.inv_smooth {
+            Some(inv) => {
+                smoothed = x * inv;
+                &smoothed
+            }
+            None => x,
+        };
+        x.f_fbgemm_linear_int8_weight_fp32_activation(
+            &self.weight,
+            &self.packed,
+            &self.col_offsets,
+            tch::Scalar::float(1.0),
+            tch::Scalar::int(0),
+            &self.scaled_bias,
+        )
+        .expect("shapes were checked when the layer was quantized")
+    }
+
     fn forward(&self, x: &Tensor) -> Tensor {
-        let y = (x * &self.inv_smooth)
-            .f_fbgemm_linear_int8_weight_fp32_activation(
-                &self.weight,
-                &self.packed,
-                &self.col_offsets,
-                tch::Scalar::float(1.0),
-                tch::Scalar::int(0),
-                &self.zeros,
-            )
-            .expect("shapes were checked when the layer was quantized");
-        self.bias.addcmul(&y, &self.row_scale)
+        let mut y = self.unscaled(x);
+        let _ = y.g_mul_(&self.row_scale);
+        y
+    }
+
+    /// `self.forward(x) + residual` in one pass over the output.
+    fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
+        residual.addcmul(&self.unscaled(x), &self.row_scale)
     }
 }
 
@@ -149,12 +176,24 @@ impl Layer {
         )
     }
 
-    /// Projection `k` of `x`: 3 attention output, 4 intermediate, 5 output.
+    /// Projection `k` of `x` (4: intermediate).
     fn project(&self, k: usize, x: &Tensor) -> Tensor {
         if let Some(q) = &self.int8 {
             return q[k - 2].forward(x);
         }
         [&self.attn_out, &self.intermediate, &self.output][k - 3].forward(x)
+    }
+
+    /// Projection `k` of `x` plus `residual`, with dropout on the projection in training
+    /// (3: attention output, 5: output).
+    fn project_add(&self, k: usize, x: &Tensor, residual: &Tensor, p: f64, train: bool) -> Tensor {
+        if let Some(q) = &self.int8 {
+            return q[k - 2].forward_add(x, residual);
+        }
+        [&self.attn_out, &self.intermediate, &self.output][k - 3]
+            .forward(x)
+            .dropout(p, train)
+            + residual
     }
 }
 
@@ -320,28 +359,38 @@ impl Bert {
         // the warning means nothing to a user, so trigger it with stderr silenced.
         without_stderr(|| {
             let ones = |shape: &[i64]| Tensor::ones(shape, (Kind::Float, tch::Device::Cpu));
-            let q = QLinear::new(&ones(&[4, 4]), &ones(&[4]), &ones(&[4]))?;
+            let q = QLinear::new(&ones(&[4, 4]), &ones(&[4]), &ones(&[4]), false)?;
             drop(q.forward(&Tensor::zeros([1, 4], (Kind::Float, tch::Device::Cpu))));
             Ok::<(), tch::TchError>(())
         })?;
         let amax = self.input_ranges(ids, mask);
         for (layer, ranges) in self.layers.iter_mut().zip(&amax) {
-            let (q, k, v) = (&layer.query, &layer.key, &layer.value);
-            let qkv = QLinear::new(
-                &Tensor::cat(&[&q.ws, &k.ws, &v.ws], 0),
-                &Tensor::cat(&[bias_of(q), bias_of(k), bias_of(v)], 0),
-                &ranges[0],
-            )?;
-            let one = |lin: &nn::Linear, x: &Tensor| QLinear::new(&lin.ws, &bias_of(lin), x);
-            let int8 = [
-                qkv,
-                one(&layer.attn_out, &ranges[1])?,
-                one(&layer.intermediate, &ranges[2])?,
-                one(&layer.output, &ranges[3])?,
-            ];
-            layer.int8 = Some(int8);
+            layer.int8 = Some(Self::quantize_layer(layer, ranges)?);
         }
         Ok(())
+    }
+
+    /// The four int8 products of `layer` from its projections' input ranges. The attention
+    /// output's smoothing factor is folded into the value projection's rows (each context
+    /// channel is a weighted sum of the same value channel), so its input needs no rescaling.
+    fn quantize_layer(layer: &Layer, ranges: &[Tensor; 4]) -> Result<[QLinear; 4], tch::TchError> {
+        let one = |lin: &nn::Linear, x: &Tensor| {
+            QLinear::new(&lin.ws, &bias_of(lin), &smoothing(&lin.ws, x), false)
+        };
+        let s_out = smoothing(&layer.attn_out.ws, &ranges[1]);
+        let (q, k, v) = (&layer.query, &layer.key, &layer.value);
+        let (q_w, k_w, v_w) = (q.ws.detach(), k.ws.detach(), v.ws.detach());
+        // The input's smoothing is chosen on the weights as trained: scaling whole rows does
+        // not change their int8 values, only their row scales.
+        let s_in = smoothing(&Tensor::cat(&[&q_w, &k_w, &v_w], 0), &ranges[0]);
+        let qkv_w = Tensor::cat(&[q_w, k_w, v_w / s_out.unsqueeze(1)], 0);
+        let qkv_b = Tensor::cat(&[bias_of(q), bias_of(k), bias_of(v) / &s_out], 0);
+        Ok([
+            QLinear::new(&qkv_w, &qkv_b, &s_in, false)?,
+            QLinear::new(&layer.attn_out.ws, &bias_of(&layer.attn_out), &s_out, true)?,
+            one(&layer.intermediate, &ranges[2])?,
+            one(&layer.output, &ranges[3])?,
+        ])
     }
 
     /// Per layer and projection, the largest |input| per channel over the real tokens of a
@@ -444,12 +493,15 @@ impl Bert {
             .contiguous()
             .view([b, l, self.hidden]);
             see(&ctx);
-            let a =
-                (layer.project(3, &ctx).dropout(self.dropout, train) + &x).apply(&layer.attn_norm);
+            let a = layer
+                .project_add(3, &ctx, &x, self.dropout, train)
+                .apply(&layer.attn_norm);
             see(&a);
             let i = self.act.apply(&layer.project(4, &a));
             see(&i);
-            x = (layer.project(5, &i).dropout(self.dropout, train) + &a).apply(&layer.out_norm);
+            x = layer
+                .project_add(5, &i, &a, self.dropout, train)
+                .apply(&layer.out_norm);
             if all_layers {
                 out.push(x.shallow_clone());
             }
