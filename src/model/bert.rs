@@ -176,16 +176,17 @@ impl Layer {
         )
     }
 
-    /// Projection `k` of `x` (4: intermediate).
-    fn project(&self, k: usize, x: &Tensor) -> Tensor {
+    /// The feed-forward block's first projection of `x` (before the activation).
+    fn feed_forward_in(&self, x: &Tensor) -> Tensor {
         if let Some(q) = &self.int8 {
-            return q[k - 2].forward(x);
+            return q[2].forward(x);
         }
-        [&self.attn_out, &self.intermediate, &self.output][k - 3].forward(x)
+        self.intermediate.forward(x)
     }
 
     /// Projection `k` of `x` plus `residual`, with dropout on the projection in training
-    /// (3: attention output, 5: output).
+    /// (`k` counts the six projections from 0: query, key, value, 3 attention output,
+    /// intermediate, 5 output; the int8 copies fuse the first three, hence `k - 2`).
     fn project_add(&self, k: usize, x: &Tensor, residual: &Tensor, p: f64, train: bool) -> Tensor {
         if let Some(q) = &self.int8 {
             return q[k - 2].forward_add(x, residual);
@@ -497,7 +498,7 @@ impl Bert {
                 .project_add(3, &ctx, &x, self.dropout, train)
                 .apply(&layer.attn_norm);
             see(&a);
-            let i = self.act.apply(&layer.project(4, &a));
+            let i = self.act.apply(&layer.feed_forward_in(&a));
             see(&i);
             x = layer
                 .project_add(5, &i, &a, self.dropout, train)
