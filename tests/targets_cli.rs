@@ -30,6 +30,31 @@ fn targets_input_gives_one_row_per_valid_line() {
     assert_eq!(rows[0]["model"], "rhetor-target-minilm");
 }
 
+#[test]
+fn targets_input_with_an_explicit_sentence_model_uses_it_and_says_so() {
+    let input = "{\"text\":\"Seoul thanked Tokyo for the aid.\",\"mention\":\"Tokyo\"}\n";
+    let run = rhetor(
+        &[
+            "score",
+            "--quiet",
+            "--input",
+            "targets",
+            "--model",
+            "rhetor-tone-minilm",
+            "-",
+        ],
+        Some(input.as_bytes()),
+        &root(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.rows()[0]["model"], "rhetor-tone-minilm");
+    assert!(
+        run.stderr.contains("not target-dependent"),
+        "the sentence model's limit is said: {}",
+        run.stderr
+    );
+}
+
 /// Contrast pairs written for the project: one sentence, a praised and a blamed target.
 const PAIRS: &[(&str, &str, &str)] = &[
     (

@@ -48,9 +48,10 @@ impl RuntimeFlags {
 #[command(next_help_heading = "Models")]
 pub struct ModelFlags {
     /// Model name (in the models folder), path to a model folder, or `vader` (the VADER 3.3.2
-    /// lexicon baseline).
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+    /// lexicon baseline). [default: rhetor-tone-minilm; with `--input targets`, the target
+    /// model]
+    #[arg(long)]
+    pub model: Option<String>,
     /// Target-dependent model for the tone toward each target (`none`: the sentence's tone).
     /// [default: rhetor-target-minilm; with `--model vader`, none]
     #[arg(long)]
@@ -90,6 +91,11 @@ impl Loaded {
 }
 
 impl ModelFlags {
+    /// The sentence tone model's name: `--model`, or the default model.
+    pub fn model(&self) -> &str {
+        self.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+
     /// Model settings from these flags (`max_length`: `None` is the model's own).
     pub fn settings(&self, max_length: Option<usize>) -> Settings {
         Settings {
@@ -107,8 +113,8 @@ impl ModelFlags {
             None => Registry::bundled(),
         };
         self.runtime.apply();
-        let tone = rhetor::model::load(&self.model, self.settings(max_length))
-            .with_context(|| format!("cannot load model {}", self.model))?;
+        let tone = rhetor::model::load(self.model(), self.settings(max_length))
+            .with_context(|| format!("cannot load model {}", self.model()))?;
         let target = self.load_target_model()?;
         Ok(Loaded {
             registry,
@@ -124,7 +130,7 @@ impl ModelFlags {
     fn load_target_model(&self) -> Result<Option<Box<dyn ToneModel>>> {
         let name = match self.target_model.as_deref() {
             Some(name) => name,
-            None if self.model == "vader" => {
+            None if self.model() == "vader" => {
                 eprintln!("rhetor: note: --model vader: targets get VADER's sentence tone (give --target-model to score them with a target model)");
                 return Ok(None);
             }

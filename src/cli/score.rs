@@ -9,7 +9,7 @@ use clap::Args;
 use rhetor::explain::Explainer;
 use rhetor::ingest::{for_each_input, InputMode, Item};
 use rhetor::model::axis::Axes;
-use rhetor::model::registry::{DEFAULT_MODEL, DEFAULT_TARGET_MODEL};
+use rhetor::model::registry::DEFAULT_TARGET_MODEL;
 use rhetor::report::{reporter, Format, Row};
 use rhetor::score::{Models, ScoreError, Scorer};
 
@@ -214,14 +214,13 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
     }
     let flags = &args.models;
     flags.runtime.apply();
-    let name = if flags.model == DEFAULT_MODEL {
-        flags
-            .target_model
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TARGET_MODEL.to_string())
-    } else {
-        flags.model.clone()
-    };
+    // `--model` if given (a sentence model then scores every target alike, with a note below),
+    // else `--target-model`, else the default target model.
+    let name = flags
+        .model
+        .as_deref()
+        .or(flags.target_model.as_deref())
+        .unwrap_or(DEFAULT_TARGET_MODEL);
     let settings = flags.settings(args.max_length.map(|m| m as usize));
     let model = rhetor::model::load(&name, settings)
         .with_context(|| format!("cannot load model {name}"))?;
