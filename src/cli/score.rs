@@ -222,8 +222,8 @@ fn run_targets(args: &ScoreArgs, inputs: &[String]) -> Result<i32> {
         .or(flags.target_model.as_deref())
         .unwrap_or(DEFAULT_TARGET_MODEL);
     let settings = flags.settings(args.max_length.map(|m| m as usize));
-    let model = rhetor::model::load(name, settings)
-        .with_context(|| format!("cannot load model {name}"))?;
+    let model =
+        rhetor::model::load(name, settings).with_context(|| format!("cannot load model {name}"))?;
     if !model.is_target_dependent() {
         eprintln!(
             "rhetor: note: {} is not target-dependent; every target gets its sentence's tone",
