@@ -77,7 +77,7 @@ fn int8_encoder_embeddings_stay_close_to_fp32_on_real_text() {
     // Both are L2-normalised: the row-wise dot product is the cosine.
     let cos = (&a * &b).sum_dim_intlist(1, false, Kind::Float);
     let worst = cos.min().double_value(&[]);
-    assert!(worst > 0.99, "cosine of int8 against fp32: {cos}");
+    assert!(worst > 0.997, "cosine of int8 against fp32: {cos}");
     assert!(
         worst < 1.0 - 1e-6,
         "int8 must actually change the arithmetic"
