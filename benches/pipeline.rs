@@ -115,7 +115,7 @@ fn transformer(c: &mut Criterion) {
             Settings {
                 batch_size: bs,
                 max_length: None,
-                precision,
+                precision: Some(precision),
                 ..Settings::default()
             },
         ) {

@@ -60,9 +60,10 @@ pub struct ModelFlags {
     #[arg(long)]
     pub actors: Option<PathBuf>,
     /// Arithmetic of the transformer's linear layers: int8 (quantized at load) or fp32 (as
-    /// trained). Rows name the model `NAME+int8` in int8.
-    #[arg(long, value_enum, default_value_t = Precision::default())]
-    pub precision: Precision,
+    /// trained). Rows name the model `NAME+int8` in int8. [default: the model's own, from its
+    /// manifest]
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
     #[command(flatten)]
     pub runtime: RuntimeFlags,
 }

@@ -41,7 +41,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub report_md: Option<PathBuf>,
     /// Run transformer models at each of these precisions, side by side (`NAME+int8` rows).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "fp32")]
+    /// [default: each model's own, from its manifest]
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub precision: Vec<Precision>,
     #[arg(long, short)]
     pub quiet: bool,
@@ -99,10 +100,10 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let mut failed = Vec::new();
     let runs = args.model.iter().flat_map(|name| {
         // A lexicon has no precision: run it once.
-        let precisions = if name == "vader" {
-            vec![Precision::Fp32]
+        let precisions: Vec<Option<Precision>> = if name == "vader" || args.precision.is_empty() {
+            vec![None]
         } else {
-            args.precision.clone()
+            args.precision.iter().copied().map(Some).collect()
         };
         precisions.into_iter().map(move |p| (name, p))
     });

@@ -22,8 +22,9 @@ pub struct Settings {
     pub batch_size: usize,
     /// Overrides the manifest's maximum tokens per unit.
     pub max_length: Option<usize>,
-    /// Arithmetic of the encoder's linear layers.
-    pub precision: Precision,
+    /// Arithmetic of the encoder's linear layers; `None` is the model's own (its manifest's
+    /// `precision`, fp32 off the CPU, where int8 kernels do not run).
+    pub precision: Option<Precision>,
     /// Where the encoder and head run ([`super::device`]).
     pub device: Device,
 }
@@ -33,23 +34,13 @@ impl Default for Settings {
         Settings {
             batch_size: 32,
             max_length: None,
-            precision: Precision::default(),
+            precision: None,
             device: Device::Cpu,
         }
     }
 }
 
-/// Arithmetic of the encoder's linear layers at inference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum Precision {
-    /// 32-bit floats, as trained.
-    #[default]
-    Fp32,
-    /// Int8 weights quantized at load (per tensor) and activations quantized per call, on
-    /// libtorch's fbgemm kernels (PyTorch's dynamic quantization).
-    Int8,
-}
+pub use super::manifest::Precision;
 
 /// Sentences that calibrate the int8 encoder's activation ranges: ordinary news and review
 /// prose of mixed length and tone, written for rhetor.
@@ -265,7 +256,11 @@ impl TransformerModel {
                 &overlay.sha256,
             )?;
         }
-        match settings.precision {
+        let precision = settings.precision.unwrap_or(match settings.device {
+            Device::Cpu => manifest.precision,
+            _ => Precision::Fp32,
+        });
+        match precision {
             Precision::Int8 => encoder.quantize()?,
             Precision::Fp32 => encoder.encoder.model.fuse_qkv(),
         }
@@ -289,7 +284,7 @@ impl TransformerModel {
                 settings.device,
             )?),
         };
-        let name = match settings.precision {
+        let name = match precision {
             Precision::Fp32 => manifest.name.clone(),
             Precision::Int8 => format!("{}+int8", manifest.name),
         };

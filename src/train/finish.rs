@@ -12,7 +12,7 @@ use super::{
 use crate::data::{Example, NEUTRAL_BAND};
 use crate::error::TrainError;
 use crate::metrics;
-use crate::model::manifest::{BaseEncoder, Head, HeadKind, Manifest, ToneSource};
+use crate::model::manifest::{BaseEncoder, Head, HeadKind, Manifest, Precision, ToneSource};
 use crate::model::Label;
 
 /// What a training run produced.
@@ -232,6 +232,7 @@ pub fn finish(
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.max_length,
+        precision: Precision::Fp32,
         training: training_record(cfg, examples, &cal, &out.training),
         validation,
     };

@@ -19,7 +19,7 @@ use super::{
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
 use crate::model::manifest::{
-    BaseEncoder, Head, HeadKind, Manifest, ToneSource, DEFAULT_NEUTRAL_BAND,
+    BaseEncoder, Head, HeadKind, Manifest, Precision, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
 use crate::model::transformer::{target_features, SentenceEncoder, Settings, TransformerModel};
 use crate::model::{in_length_order, Label, ToneModel};
@@ -459,6 +459,7 @@ fn write_model(
         },
         labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         max_length: cfg.train.max_length,
+        precision: Precision::Fp32,
         training: training_record(cfg, ft, rows, secs),
         validation,
     };
