@@ -2,7 +2,7 @@
 //! writes for the same model. The fixtures were written by
 //!
 //! ```sh
-//! rhetor score examples/articles/ --format jsonl --quiet > tests/fixtures/golden/examples.jsonl
+//! rhetor score examples/articles/ --precision fp32 --format jsonl --quiet > tests/fixtures/golden/examples.jsonl
 //! rhetor aggregate tests/fixtures/golden/examples.jsonl --by speaker,target,dyad --format csv \
 //!     -o tests/fixtures/golden/examples_aggregate.csv
 //! ```
@@ -55,6 +55,8 @@ fn scoring_the_example_corpus_gives_the_golden_rows() {
         &[
             "score",
             "examples/articles/",
+            "--precision",
+            "fp32",
             "--format",
             "jsonl",
             "--quiet",

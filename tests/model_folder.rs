@@ -27,6 +27,35 @@ fn model_copy(tmp: &Path) -> std::path::PathBuf {
     dst
 }
 
+#[test]
+fn a_manifest_that_names_int8_runs_in_int8_unless_precision_fp32_is_given() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = model_copy(t.path());
+    let mpath = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    m["precision"] = "int8".into();
+    std::fs::write(&mpath, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let own = score_with(&dir, t.path());
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert_eq!(own.rows()[0]["model"], "rhetor-tone-minilm+int8");
+    let asked = rhetor(
+        &[
+            "score",
+            "--quiet",
+            "--precision",
+            "fp32",
+            "--model",
+            dir.to_str().unwrap(),
+            "a.txt",
+        ],
+        None,
+        t.path(),
+    );
+    assert_eq!(asked.code, 0, "{}", asked.stderr);
+    assert_eq!(asked.rows()[0]["model"], "rhetor-tone-minilm");
+}
+
 fn score_with(model: &Path, tmp: &Path) -> Run {
     std::fs::write(tmp.join("a.txt"), "Hello.").unwrap();
     rhetor(
@@ -140,9 +169,22 @@ fn unknown_model_name_lists_where_it_looked() {
 }
 
 #[test]
-fn models_command_lists_the_default_model_with_metrics() {
+fn models_command_lists_the_default_model_with_metrics_and_precision() {
     let run = rhetor(&["models"], None, &root());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("rhetor-tone-minilm"), "{}", run.stdout);
     assert!(run.stdout.contains("installed"), "{}", run.stdout);
+    let line = |name: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} listed: {}", run.stdout))
+            .to_string()
+    };
+    assert!(line("name").contains(" precision "), "{}", run.stdout);
+    assert!(
+        line("rhetor-tone-minilm").contains(" fp32 "),
+        "{}",
+        run.stdout
+    );
 }

@@ -7,6 +7,42 @@ use common::*;
 const GOOD: &str = "date 2024-03-01 The talks went well. Both sides praised the progress.";
 
 #[test]
+fn int8_on_request_is_named_and_stays_close_to_fp32_on_the_seed() {
+    let seed = seed();
+    let path = seed.to_str().unwrap();
+    let int8 = rhetor(
+        &["score", "--quiet", "--precision", "int8", path],
+        None,
+        &root(),
+    );
+    let fp32 = rhetor(&["score", "--quiet", path], None, &root());
+    assert_eq!(
+        (int8.code, fp32.code),
+        (0, 0),
+        "{}{}",
+        int8.stderr,
+        fp32.stderr
+    );
+    let (a, b) = (int8.rows(), fp32.rows());
+    assert_eq!(a.len(), b.len());
+    let (mut agree, mut changed) = (0, 0);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["model"], "rhetor-tone-minilm+int8");
+        let d = (x["tone"].as_f64().unwrap() - y["tone"].as_f64().unwrap()).abs();
+        assert!(
+            d < 0.15,
+            "int8 tone {} against fp32 {}",
+            x["tone"],
+            y["tone"]
+        );
+        agree += usize::from(x["label"] == y["label"]);
+        changed += usize::from(d > 0.0);
+    }
+    assert!(changed > 0, "int8 must change the arithmetic");
+    assert!(agree + 1 >= a.len(), "labels: {agree} of {} agree", a.len());
+}
+
+#[test]
 fn seed_article_gives_one_row_per_sentence_with_increasing_offsets() {
     let seed = seed();
     let run = rhetor(&["score", "--quiet", seed.to_str().unwrap()], None, &root());

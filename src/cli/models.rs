@@ -70,10 +70,11 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
     let nw = width(&|m| m.name.chars().count(), 22);
     let bw = width(&|m| m.base.name.chars().count(), 18);
     outln!(
-        "{:<nw$} {:<bw$} {:<9} {:>8} {:>8} {:>8}  base",
+        "{:<nw$} {:<bw$} {:<9} {:<9} {:>8} {:>8} {:>8}  base",
         "name",
         "base",
         "head",
+        "precision",
         "size",
         "r",
         "F1"
@@ -89,10 +90,11 @@ pub fn run(args: ModelsArgs) -> Result<i32> {
                 };
                 let installed = man.base_dir(&m.dir).join("model.safetensors").is_file();
                 outln!(
-                    "{:<nw$} {:<bw$} {:<9} {:>7}K {:>8} {:>8}  {}",
+                    "{:<nw$} {:<bw$} {:<9} {:<9} {:>7}K {:>8} {:>8}  {}",
                     man.name,
                     man.base.name,
                     format!("{:?}", man.head.kind).to_lowercase(),
+                    format!("{:?}", man.precision).to_lowercase(),
                     dir_size(&m.dir) / 1024,
                     f(&o["pearson"]),
                     f(&o["macro_f1"]),

@@ -146,9 +146,10 @@ pub struct Manifest {
     pub labels: Vec<String>,
     /// Maximum tokens per unit including `[CLS]` and `[SEP]`; longer units are truncated and flagged.
     pub max_length: usize,
-    /// The arithmetic the model runs in unless `--precision` says otherwise: `int8` only for a
-    /// model whose int8 accuracy was measured within 0.01 of fp32 on every bench suite
-    /// (README, "Int8"). Training writes fp32.
+    /// The arithmetic the model runs in unless `--precision` says otherwise. `int8` suits a
+    /// model whose int8 accuracy was measured within 0.01 of fp32 on every bench suite, for
+    /// runs that accept int8's dependence on batch composition (README, "Int8"). Training
+    /// writes fp32.
     #[serde(default)]
     pub precision: Precision,
     /// How it was trained: command, data, seed, sizes.
