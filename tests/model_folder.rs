@@ -15,27 +15,27 @@ fn model_copy(tmp: &Path) -> std::path::PathBuf {
         let p = e.unwrap().path();
         std::fs::copy(&p, dst.join(p.file_name().unwrap())).unwrap();
     }
-    let mpath = dst.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
-    m["base"]["path"] = root()
-        .join("models/all-minilm-l6-v2")
-        .display()
-        .to_string()
-        .into();
-    std::fs::write(&mpath, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let base = root().join("models/all-minilm-l6-v2");
+    edit_manifest(&dst, |m| {
+        m["base"]["path"] = base.display().to_string().into()
+    });
     dst
+}
+
+/// Rewrites the manifest of the model folder `dir` with `f`.
+fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    f(&mut m);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
 }
 
 #[test]
 fn a_manifest_that_names_int8_runs_in_int8_unless_precision_fp32_is_given() {
     let t = tempfile::tempdir().unwrap();
     let dir = model_copy(t.path());
-    let mpath = dir.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
-    m["precision"] = "int8".into();
-    std::fs::write(&mpath, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    edit_manifest(&dir, |m| m["precision"] = "int8".into());
     let own = score_with(&dir, t.path());
     assert_eq!(own.code, 0, "{}", own.stderr);
     assert_eq!(own.rows()[0]["model"], "rhetor-tone-minilm+int8");
@@ -123,11 +123,7 @@ fn missing_manifest_is_named() {
 fn missing_base_encoder_says_to_run_setup() {
     let t = tempfile::tempdir().unwrap();
     let m = model_copy(t.path());
-    let mpath = m.join("manifest.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
-    v["base"]["path"] = "not-installed".into();
-    std::fs::write(&mpath, v.to_string()).unwrap();
+    edit_manifest(&m, |v| v["base"]["path"] = "not-installed".into());
     let run = score_with(&m, t.path());
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("scripts/setup.sh"), "{}", run.stderr);
@@ -137,11 +133,7 @@ fn missing_base_encoder_says_to_run_setup() {
 fn mismatched_base_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let m = model_copy(t.path());
-    let mpath = m.join("manifest.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
-    v["base"]["sha256"] = "0".repeat(64).into();
-    std::fs::write(&mpath, v.to_string()).unwrap();
+    edit_manifest(&m, |v| v["base"]["sha256"] = "0".repeat(64).into());
     let run = score_with(&m, t.path());
     assert_eq!(run.code, 2);
     assert!(
