@@ -42,20 +42,29 @@ struct Int8Layer {
 /// (Bondarenko et al. 2021, "Understanding and overcoming the challenges of efficient
 /// transformer quantization") cost the most accuracy when one 8-bit scale covers a whole
 /// batch. Measured with rhetor-tone-minilm on 8,330 training sentences (labels of int8 against
-/// fp32): all in int8 0.978 agree (mean |Δtone| 0.022); fp32 in layer 0, 1 or 2 alone
-/// 0.983–0.984, in 3, 4 or 5 alone 0.977–0.978 (no gain); in layers 0–1 0.990, 0–2 0.993
-/// (0.009), all six 0.993 (0.007). A weaker SmoothQuant strength for this projection alone
-/// did not help (α 0.5: 0.979; 0.35: 0.896).
+/// fp32), with one activation range per call: all in int8 0.978 agree (mean |Δtone| 0.022);
+/// fp32 in layer 0, 1 or 2 alone 0.983–0.984, in 3, 4 or 5 alone 0.977–0.978 (no gain); in
+/// layers 0–1 0.990, 0–2 0.993 (0.009), all six 0.993 (0.007). A weaker SmoothQuant strength
+/// for this projection alone did not help (α 0.5: 0.979; 0.35: 0.896). With a range per token
+/// (see [`QLinear`]) the share still pays: 0.988 agree with none in fp32 (mean |Δtone| 0.011),
+/// 0.992 with layer 0 (0.009), 0.993 with layers 0–2 (0.007; one range per call 0.992, 0.009,
+/// on the same run).
 const FP32_OUTPUT_SHARE: f64 = 0.5;
 
 /// A linear layer with int8 weights run by libtorch's fbgemm kernel with fp32 activations
-/// quantized per call (PyTorch's dynamic quantization), made accurate by two rescalings:
+/// quantized per token, made accurate by three rescalings:
 /// - SmoothQuant (Xiao et al. 2023): input channel j is divided by
 ///   `s_j = max|x_j|^α / max|w_·j|^(1−α)` (from a calibration run; α = [`ALPHA`]) and the
 ///   weights' column j multiplied by it, so the few channels with huge activations (BERT has them after its
 ///   layer norms and GELU) no longer eat the activations' 8-bit range;
 /// - per output channel weights: each row is scaled to [−127, 127] before fbgemm's per-tensor
-///   quantization and its scale is applied to the output.
+///   quantization and its scale is applied to the output;
+/// - per token activations: fbgemm's entry point quantizes its whole input with one range,
+///   found per call (PyTorch's dynamic quantization), which makes a sentence's result depend
+///   on the other sentences of its batch. Each token's input row is divided by its own
+///   largest |value| instead, and a last row holding −1 and 1 pins the call's range to
+///   [−1, 1], so every token gets the resolution of its own range, the same alone as in any
+///   batch; the token's scale is multiplied back into its output row.
 struct QLinear {
     weight: Tensor,
     packed: Tensor,
@@ -63,11 +72,13 @@ struct QLinear {
     /// `1 / s`, multiplied into the input; `None` when the producer of the input already
     /// divided it by `s` (the attention output's smoothing lives in the value projection).
     inv_smooth: Option<Tensor>,
-    /// Each output row's scale, applied after the int8 product.
+    /// Each output channel's scale, applied after the int8 product.
     row_scale: Tensor,
-    /// `bias / row_scale`: fbgemm adds it before the row scale is applied, so the bias costs
-    /// no pass of its own.
-    scaled_bias: Tensor,
+    bias: Tensor,
+    /// Zeros `[out]`: fbgemm's bias (the real one is added after the token scales).
+    no_bias: Tensor,
+    /// `[1, in]`: −1, 1, then zeros; appended to every input to fix the call's range.
+    range_row: Tensor,
 }
 
 /// SmoothQuant's migration strength: on the base encoder with every projection in int8, pooled
@@ -108,46 +119,76 @@ impl QLinear {
             .to_kind(Kind::Int);
         let packed = weight.f_fbgemm_pack_quantized_matrix()?;
         let row_scale = rows.squeeze_dim(1) / 127.0;
+        let width = w.size()[1];
+        let range_row = Tensor::zeros([1, width], (Kind::Float, w.device()));
+        let _ = range_row.narrow(1, 0, 1).fill_(-1.0);
+        let _ = range_row.narrow(1, 1, 1).fill_(1.0);
         Ok(QLinear {
             weight,
             packed,
             col_offsets,
             inv_smooth: (!input_smoothed).then(|| smooth.reciprocal()),
-            scaled_bias: bias.detach() / &row_scale,
+            no_bias: bias.zeros_like(),
+            bias: bias.detach(),
             row_scale,
+            range_row,
         })
     }
 
-    /// The int8 product plus bias, before the row scale.
-    fn unscaled(&self, x: &Tensor) -> Tensor {
-        let smoothed;
-        let x = match &self.inv_smooth {
-            Some(inv) => {
-                smoothed = x * inv;
-                &smoothed
-            }
-            None => x,
-        };
-        x.f_fbgemm_linear_int8_weight_fp32_activation(
-            &self.weight,
-            &self.packed,
-            &self.col_offsets,
-            tch::Scalar::float(1.0),
-            tch::Scalar::int(0),
-            &self.scaled_bias,
-        )
-        .expect("shapes were checked when the layer was quantized")
-    }
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let mut y = self.unscaled(x);
-        let _ = y.g_mul_(&self.row_scale);
+    /// The int8 product of `x` `[…, in]` as `[tokens, out]`, each token's row already
+    /// multiplied by its own scale (before the channel scale and the bias).
+    fn product(&self, x: &Tensor) -> Tensor {
+        let width = x.size()[x.dim() - 1];
+        let tokens = x.numel() as i64 / width;
+        let buf = Tensor::empty([tokens + 1, width], (Kind::Float, x.device()));
+        let mut rows = buf.narrow(0, 0, tokens);
+        let x = x.reshape([tokens, width]);
+        let mut rows = match &self.inv_smooth {
+            Some(inv) => x.f_mul_out(&rows, inv),
+            None => rows.f_copy_(&x).map(|()| rows),
+        }
+        .expect("the layer's width was checked when it was quantized");
+        let scale = rows
+            .norm_scalaropt_dim(f64::INFINITY, [1i64].as_slice(), true)
+            .clamp_min(1e-12);
+        let _ = rows.g_div_(&scale);
+        buf.narrow(0, tokens, 1).copy_(&self.range_row);
+        let mut y = buf
+            .f_fbgemm_linear_int8_weight_fp32_activation(
+                &self.weight,
+                &self.packed,
+                &self.col_offsets,
+                tch::Scalar::float(1.0),
+                tch::Scalar::int(0),
+                &self.no_bias,
+            )
+            .expect("shapes were checked when the layer was quantized")
+            .narrow(0, 0, tokens);
+        let _ = y.g_mul_(&scale);
         y
     }
 
-    /// `self.forward(x) + residual` in one pass over the output.
+    /// The output `[…, out]` of `x` `[…, in]`.
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let y = self.bias.addcmul(&self.product(x), &self.row_scale);
+        y.view(Self::out_shape(x, &y).as_slice())
+    }
+
+    /// `self.forward(x) + residual`.
     fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
-        residual.addcmul(&self.unscaled(x), &self.row_scale)
+        let p = self.product(x);
+        let y = residual
+            .view([-1, p.size()[1]])
+            .addcmul(&p, &self.row_scale)
+            + &self.bias;
+        y.view(Self::out_shape(x, &y).as_slice())
+    }
+
+    /// `x`'s shape with the last dimension replaced by `y`'s.
+    fn out_shape(x: &Tensor, y: &Tensor) -> Vec<i64> {
+        let mut shape = x.size();
+        *shape.last_mut().expect("an input has dimensions") = y.size()[1];
+        shape
     }
 }
 
