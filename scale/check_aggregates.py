@@ -22,7 +22,9 @@ be identical; that is reported too). Differences are listed cell by cell; exit s
 
 With --reference ROWS (plain `rhetor score` of the same articles), the scored rows are also
 compared with it sentence by sentence (every field but `source`; numbers within 1e-4, one unit
-of the last printed digit, as batches of a different make-up may move the last bit).
+of the last printed digit, as batches of a different make-up may move the last bit; within
+INT8_TOL for rows of a model run in int8, whose batches may tip a value across an 8-bit step:
+src/model/bert.rs).
 """
 
 import argparse
@@ -38,6 +40,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEY_COLS = ("by", "actor", "speaker", "target", "period")
 INT_COLS = ("sentences", "articles")
+# Rows of an int8 model: each token is quantized with its own range, so another batch changes
+# a number only where fp32 rounding tips a value across an 8-bit step (1,000 sentences scored
+# alone and in batches of 32: 98 % identical, largest tone change 0.013; the largest change
+# seen here, 0.022, was a target's tone).
+INT8_TOL = 0.05
 
 
 def say(msg):
@@ -176,6 +183,7 @@ def compare_reference(out, reference):
     got = load(read_parts(os.path.join(out, "rows-jsonl")))
     want = load([reference])
     diffs = []
+    tol = 1.0001e-4
 
     def close(x, y, path):
         if isinstance(x, dict) and isinstance(y, dict):
@@ -189,7 +197,7 @@ def compare_reference(out, reference):
                 close(a, b, f"{path}[{i}]")
         elif isinstance(x, float) or isinstance(y, float):
             if not (isinstance(x, (int, float)) and isinstance(y, (int, float))
-                    and abs(x - y) <= 1.0001e-4):
+                    and abs(x - y) <= tol):
                 diffs.append(f"{path}: spark {x!r}, plain {y!r}")
         elif x != y:
             diffs.append(f"{path}: spark {x!r}, plain {y!r}")
@@ -198,6 +206,7 @@ def compare_reference(out, reference):
         if k not in got or k not in want:
             diffs.append(f"row {k}: only in {'the Spark rows' if k in got else 'the plain rows'}")
         else:
+            tol = INT8_TOL if str(want[k].get("model", "")).endswith("+int8") else 1.0001e-4
             close(got[k], want[k], f"row {k}")
     if diffs:
         say(f"FAILED: rows: {len(diffs)} difference(s) from plain `rhetor score`:")

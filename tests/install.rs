@@ -102,7 +102,7 @@ fn installed_binary_scores_the_seed_article_from_any_directory_with_the_home_bes
     assert!(rows.len() > 10, "{}", r.stdout);
     assert!(rows
         .iter()
-        .all(|row| row["model"] == "rhetor-tone-minilm" && row["tone"].is_number()));
+        .all(|row| row["model"] == "rhetor-tone-minilm+int8" && row["tone"].is_number()));
 
     let r = run(
         &bin,

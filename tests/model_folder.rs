@@ -32,28 +32,38 @@ fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
 }
 
 #[test]
-fn a_manifest_that_names_int8_runs_in_int8_unless_precision_fp32_is_given() {
+fn a_model_runs_at_its_manifest_precision_unless_precision_is_given() {
     let t = tempfile::tempdir().unwrap();
     let dir = model_copy(t.path());
-    edit_manifest(&dir, |m| m["precision"] = "int8".into());
-    let own = score_with(&dir, t.path());
-    assert_eq!(own.code, 0, "{}", own.stderr);
-    assert_eq!(own.rows()[0]["model"], "rhetor-tone-minilm+int8");
-    let asked = rhetor(
-        &[
-            "score",
-            "--quiet",
-            "--precision",
-            "fp32",
-            "--model",
-            dir.to_str().unwrap(),
-            "a.txt",
-        ],
-        None,
-        t.path(),
-    );
-    assert_eq!(asked.code, 0, "{}", asked.stderr);
-    assert_eq!(asked.rows()[0]["model"], "rhetor-tone-minilm");
+    for (own, other, flag) in [
+        ("int8", "rhetor-tone-minilm+int8", "fp32"),
+        ("fp32", "rhetor-tone-minilm", "int8"),
+    ] {
+        edit_manifest(&dir, |m| m["precision"] = own.into());
+        let run = score_with(&dir, t.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.rows()[0]["model"], other, "manifest says {own}");
+        let asked = rhetor(
+            &[
+                "score",
+                "--quiet",
+                "--precision",
+                flag,
+                "--model",
+                dir.to_str().unwrap(),
+                "a.txt",
+            ],
+            None,
+            t.path(),
+        );
+        assert_eq!(asked.code, 0, "{}", asked.stderr);
+        let name = asked.rows()[0]["model"].as_str().unwrap().to_string();
+        assert_eq!(
+            name.ends_with("+int8"),
+            flag == "int8",
+            "--precision {flag}: {name}"
+        );
+    }
 }
 
 fn score_with(model: &Path, tmp: &Path) -> Run {
@@ -175,7 +185,12 @@ fn models_command_lists_the_default_model_with_metrics_and_precision() {
     };
     assert!(line("name").contains(" precision "), "{}", run.stdout);
     assert!(
-        line("rhetor-tone-minilm").contains(" fp32 "),
+        line("rhetor-tone-minilm").contains(" int8 "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        line("rhetor-tone-minilm-linear").contains(" fp32 "),
         "{}",
         run.stdout
     );

@@ -27,7 +27,7 @@ fn targets_input_gives_one_row_per_valid_line() {
     assert_eq!(rows[0]["target"]["mention"], "Trump");
     assert_eq!(rows[1]["target"]["mention"], "Biden");
     assert_eq!(rows[1]["index"], 1);
-    assert_eq!(rows[0]["model"], "rhetor-target-minilm");
+    assert_eq!(rows[0]["model"], "rhetor-target-minilm+int8");
 }
 
 #[test]
@@ -47,7 +47,7 @@ fn targets_input_with_an_explicit_sentence_model_uses_it_and_says_so() {
         &root(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.rows()[0]["model"], "rhetor-tone-minilm");
+    assert_eq!(run.rows()[0]["model"], "rhetor-tone-minilm+int8");
     assert!(
         run.stderr.contains("not target-dependent"),
         "the sentence model's limit is said: {}",
@@ -112,7 +112,7 @@ fn article_targets_are_scored_by_the_target_model() {
         .iter()
         .find(|t| t["actor"] == "united-states")
         .unwrap();
-    assert_eq!(us["source"], "rhetor-target-minilm");
+    assert_eq!(us["source"], "rhetor-target-minilm+int8");
     let run = rhetor(
         &[
             "score",

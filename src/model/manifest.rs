@@ -125,7 +125,7 @@ pub enum Precision {
     #[default]
     Fp32,
     /// Int8 weights quantized at load (per output channel) and activations quantized per
-    /// call, on libtorch's fbgemm kernels (PyTorch's dynamic quantization).
+    /// token, on libtorch's fbgemm kernels.
     Int8,
 }
 
@@ -147,9 +147,8 @@ pub struct Manifest {
     /// Maximum tokens per unit including `[CLS]` and `[SEP]`; longer units are truncated and flagged.
     pub max_length: usize,
     /// The arithmetic the model runs in unless `--precision` says otherwise. `int8` suits a
-    /// model whose int8 accuracy was measured within 0.01 of fp32 on every bench suite, for
-    /// runs that accept int8's dependence on batch composition (README, "Int8"). Training
-    /// writes fp32.
+    /// model whose int8 accuracy was measured within 0.01 of fp32 on every bench suite
+    /// (README, "Int8"); both committed transformer models say it. Training writes fp32.
     #[serde(default)]
     pub precision: Precision,
     /// How it was trained: command, data, seed, sizes.
