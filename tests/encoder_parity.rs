@@ -55,19 +55,26 @@ fn own_bert_with_fused_qkv_matches_rust_bert_on_real_text() {
     assert!(diff < 1e-4, "max difference on real tokens: {diff}");
 }
 
+/// The bundled base encoder, quantized to int8 when `int8`.
+fn base_encoder(int8: bool) -> rhetor::model::transformer::SentenceEncoder {
+    common::require_setup();
+    let dir = common::root().join("models/all-minilm-l6-v2");
+    let mut e = rhetor::model::transformer::SentenceEncoder::load(&dir, Device::Cpu).unwrap();
+    if int8 {
+        e.quantize().unwrap();
+    }
+    e
+}
+
 #[test]
 fn int8_encoder_embeddings_stay_close_to_fp32_on_real_text() {
     use rhetor::model::transformer::SentenceEncoder;
-    common::require_setup();
-    let dir = common::root().join("models/all-minilm-l6-v2");
     let texts = [
         "The envoy accused the neighbouring government of shelling border villages overnight.",
         "Both delegations signed a memorandum on fisheries and agreed to meet again in March.",
         "Statistics released on Monday showed exports rose 3 percent in the third quarter.",
     ];
-    let fp32 = SentenceEncoder::load(&dir, Device::Cpu).unwrap();
-    let mut int8 = SentenceEncoder::load(&dir, Device::Cpu).unwrap();
-    int8.quantize().unwrap();
+    let (fp32, int8) = (base_encoder(false), base_encoder(true));
     assert!(int8.encoder.model.is_int8() && !fp32.encoder.model.is_int8());
     let embed = |e: &SentenceEncoder| {
         let enc = e.encode_all(&texts, 128);
@@ -86,17 +93,13 @@ fn int8_encoder_embeddings_stay_close_to_fp32_on_real_text() {
 
 #[test]
 fn int8_embeddings_of_a_sentence_do_not_depend_on_its_batch() {
-    use rhetor::model::transformer::SentenceEncoder;
-    common::require_setup();
-    let dir = common::root().join("models/all-minilm-l6-v2");
     let texts = [
         "The ministry said talks would resume on Thursday.",
         "Artillery units fired more than two hundred shells at the river crossing overnight, the army said, calling the barrage the heaviest since the truce collapsed in the spring.",
         "Exports rose 3 percent.",
         "The foreign minister thanked her counterpart for the aid convoy and promised to reopen the consulate in Odesa before the end of the year.",
     ];
-    let mut int8 = SentenceEncoder::load(&dir, Device::Cpu).unwrap();
-    int8.quantize().unwrap();
+    let int8 = base_encoder(true);
     let enc = int8.encode_all(&texts, 128);
     let seqs: Vec<&[i64]> = enc.iter().map(|e| e.ids.as_slice()).collect();
     let together = int8.embed_batch(&seqs).unwrap();
