@@ -183,18 +183,17 @@ def compare_reference(out, reference):
     got = load(read_parts(os.path.join(out, "rows-jsonl")))
     want = load([reference])
     diffs = []
-    tol = 1.0001e-4
 
-    def close(x, y, path):
+    def close(x, y, path, tol):
         if isinstance(x, dict) and isinstance(y, dict):
             if x.keys() != y.keys():
                 diffs.append(f"{path}: fields {sorted(x)} vs {sorted(y)}")
                 return
             for k in x:
-                close(x[k], y[k], f"{path}.{k}")
+                close(x[k], y[k], f"{path}.{k}", tol)
         elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
             for i, (a, b) in enumerate(zip(x, y)):
-                close(a, b, f"{path}[{i}]")
+                close(a, b, f"{path}[{i}]", tol)
         elif isinstance(x, float) or isinstance(y, float):
             if not (isinstance(x, (int, float)) and isinstance(y, (int, float))
                     and abs(x - y) <= tol):
@@ -206,8 +205,8 @@ def compare_reference(out, reference):
         if k not in got or k not in want:
             diffs.append(f"row {k}: only in {'the Spark rows' if k in got else 'the plain rows'}")
         else:
-            tol = INT8_TOL if str(want[k].get("model", "")).endswith("+int8") else 1.0001e-4
-            close(got[k], want[k], f"row {k}")
+            int8 = str(want[k].get("model", "")).endswith("+int8")
+            close(got[k], want[k], f"row {k}", INT8_TOL if int8 else 1.0001e-4)
     if diffs:
         say(f"FAILED: rows: {len(diffs)} difference(s) from plain `rhetor score`:")
         for d in diffs[:30]:
