@@ -143,11 +143,13 @@ impl QLinear {
         let buf = Tensor::empty([tokens + 1, width], (Kind::Float, x.device()));
         let mut rows = buf.narrow(0, 0, tokens);
         let x = x.reshape([tokens, width]);
-        let mut rows = match &self.inv_smooth {
-            Some(inv) => x.f_mul_out(&rows, inv),
-            None => rows.f_copy_(&x).map(|()| rows),
+        match &self.inv_smooth {
+            Some(inv) => drop(
+                x.f_mul_out(&rows, inv)
+                    .expect("the layer's width was checked when it was quantized"),
+            ),
+            None => rows.copy_(&x),
         }
-        .expect("the layer's width was checked when it was quantized");
         let scale = rows.abs().amax([1i64].as_slice(), true).clamp_min(1e-12);
         let _ = rows.g_div_(&scale);
         buf.narrow(0, tokens, 1).copy_(&self.range_row);
