@@ -42,7 +42,7 @@ BANNED = ["reactionary", "bloc for aggression", "bolster military capability", "
 
 
 # Files written after the first training build (GUIDE hard cases found by later evaluations).
-SECOND_PASS = ("buildup-02", "buildup-03", "capability-", "contrast-", "negation-", "yield-")
+SECOND_PASS = ("buildup-02", "buildup-03", "capability-", "contrast-", "negation-", "wire-", "yield-")
 
 
 def in_second_pass(name):
