@@ -182,6 +182,33 @@ fn lines_mode_gives_exactly_one_row_per_line_in_order() {
 }
 
 #[test]
+fn lines_mode_does_not_load_the_target_model() {
+    // Rows of --input lines have no targets, so a target model that cannot load must not
+    // stop the run: it is never loaded (a note says it is not used).
+    let (run, _d) = score(
+        &[("in.txt", b"Seoul thanked Canada.\n".as_slice())],
+        &[
+            "--input",
+            "lines",
+            "--target-model",
+            "no-such-model",
+            "in.txt",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("is not used"), "{}", run.stderr);
+    assert_eq!(run.rows().len(), 1);
+    let (articles, _d) = score(
+        &[("a.txt", b"Seoul thanked Canada.\n".as_slice())],
+        &["--target-model", "no-such-model", "a.txt"],
+    );
+    assert_ne!(
+        articles.code, 0,
+        "articles need the target model: {}",
+        articles.stderr
+    );
+}
+#[test]
 fn stdin_text_and_jsonl_are_read() {
     let run = rhetor(
         &["score", "--quiet", "-"],

@@ -107,8 +107,10 @@ impl ModelFlags {
         }
     }
 
-    /// Sets the threads, reads the actor registry and loads the tone and target models.
-    pub fn load(&self, max_length: Option<usize>) -> Result<Loaded> {
+    /// Sets the threads, reads the actor registry and loads the tone model, and the target
+    /// model when `targets` (rows of `--input lines` have no targets: loading it there would
+    /// only cost start-up time and memory).
+    pub fn load(&self, max_length: Option<usize>, targets: bool) -> Result<Loaded> {
         let registry = match &self.actors {
             Some(p) => Registry::with_file(p)?,
             None => Registry::bundled(),
@@ -116,7 +118,14 @@ impl ModelFlags {
         self.runtime.apply();
         let tone = rhetor::model::load(self.model(), self.settings(max_length))
             .with_context(|| format!("cannot load model {}", self.model()))?;
-        let target = self.load_target_model()?;
+        let target = if targets {
+            self.load_target_model()?
+        } else {
+            if let Some(name) = self.target_model.as_deref().filter(|&n| n != "none") {
+                eprintln!("rhetor: note: --input lines rows have no targets; --target-model {name} is not used");
+            }
+            None
+        };
         Ok(Loaded {
             registry,
             tone,

@@ -73,7 +73,7 @@ pub fn run(args: ChartArgs) -> Result<i32> {
             eprintln!("rhetor: error: {e}");
         }
         failed = !ingested.errors.is_empty();
-        let loaded = args.models.load(None)?;
+        let loaded = args.models.load(None, true)?;
         let mut rows = Vec::new();
         score_articles(&ingested.articles, loaded.models(), &|_| {}, &mut |r| {
             rows.push(r);

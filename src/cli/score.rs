@@ -67,7 +67,10 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     if args.input == InputMode::Targets {
         return run_targets(&args, &inputs);
     }
-    let loaded = args.models.load(args.max_length.map(|m| m as usize))?;
+    let loaded = args.models.load(
+        args.max_length.map(|m| m as usize),
+        args.input != InputMode::Lines,
+    )?;
     let explainer = args
         .explain
         .then(|| Explainer::new(args.explain_top as usize));
