@@ -435,7 +435,18 @@ impl Bert {
         let amax = self.input_ranges(ids, mask);
         let fp32_outputs = (self.layers.len() as f64 * FP32_OUTPUT_SHARE).round() as usize;
         for (n, (layer, ranges)) in self.layers.iter_mut().zip(&amax).enumerate() {
-            layer.int8 = Some(Self::quantize_layer(layer, ranges, n >= fp32_outputs)?);
+            let output = n >= fp32_outputs;
+            layer.int8 = Some(Self::quantize_layer(layer, ranges, output)?);
+            // The int8 products replace these fp32 weights for good: release their memory.
+            let mut replaced = vec![&layer.query, &layer.key, &layer.value, &layer.attn_out];
+            replaced.push(&layer.intermediate);
+            if output {
+                replaced.push(&layer.output);
+            }
+            for lin in replaced {
+                let mut ws = lin.ws.shallow_clone();
+                ws.set_data(&Tensor::empty([0], (Kind::Float, ws.device())));
+            }
         }
         Ok(())
     }
