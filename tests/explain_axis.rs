@@ -46,17 +46,24 @@ fn explain_adds_phrases_that_are_substrings_of_the_sentence_with_signed_effects(
             last = effect;
         }
     }
-    // The hostile sentence is hostile because of its accusation or threat, not its names.
-    let hostile = row_with(&rows, "sabotaging");
-    let top = &hostile["explanation"][0];
-    assert!(top["effect"].as_f64().unwrap() < 0.0, "{hostile}");
-    let word = top["text"].as_str().unwrap();
-    assert!(
-        ["accused", "sabotaging", "threatened", "expel"]
-            .iter()
-            .any(|w| word.contains(w)),
-        "top phrase {word:?}"
+    // A hostile sentence with one hostile act is hostile because of it, not because of its
+    // names. (With several redundant cues, as in the article's first sentence — accused,
+    // sabotaging, threatened to expel — deleting any one leaves the others, and occlusion
+    // rightly reports small effects for each.)
+    let (run, _dir) = score(
+        &[(
+            "b.txt",
+            b"Japan's foreign minister condemned China's decision on the fisheries talks.\n"
+                .as_slice(),
+        )],
+        &["--explain", "--explain-top", "2", "b.txt"],
     );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hostile = &run.rows()[0];
+    let top = &hostile["explanation"][0];
+    assert!(top["effect"].as_f64().unwrap() < -0.1, "{hostile}");
+    let word = top["text"].as_str().unwrap();
+    assert!(word.contains("condemned"), "top phrase {word:?}");
 }
 
 #[test]

@@ -24,11 +24,12 @@ fn score_lines(lines: &[&str]) -> Vec<serde_json::Value> {
 #[test]
 fn seed_article_hostile_rhetoric_is_hostile_and_the_love_quote_is_warm() {
     let rows = score_seed();
-    // The issue also names "bolster military capability" (a build-up in plain register); the
-    // current model reads it as neutral (-0.02, bar -0.2): a known limit, models/README.md.
+    // "bolster military capability" is a build-up in plain register with no named enemy
+    // (GUIDE rule 3): hostile too.
     for needle in [
         "the most reactionary state",
         "military bloc for aggression",
+        "bolster military capability",
         "missiles targeting the US",
     ] {
         let r = row_with(&rows, needle);
