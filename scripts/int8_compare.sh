@@ -434,4 +434,4 @@ echo "files: $news (sentences, sorted by token length), $out/torch_fp32.npy (tor
 echo "       one row per line), $out/int8_compare.json (every timing); ONNX models in $venv/onnx"
 echo "note: rhetor exposes no embeddings on the CLI, so rhetor's agreement is int8 vs fp32 tones"
 echo "      (\`rhetor score --input lines\`), not cosine against torch fp32; the whole-process runs use"
-echo "      score's defaults otherwise, so they also load the default target model (rhetor-target-minilm)"
+echo "      score's defaults otherwise (\`--input lines\` does not load the target model: its rows have no targets)"
