@@ -74,27 +74,14 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
     let explainer = args
         .explain
         .then(|| Explainer::new(args.explain_top as usize));
-    let axes = if args.axes.is_empty() {
-        None
-    } else {
-        Some(Axes::load(
-            &args.axes,
-            args.models.runtime.batch(),
-            args.models.runtime.device,
-        )?)
-    };
+    let axes = load_axes(&args)?;
     let models = Models {
         explain: explainer.as_ref(),
         axes: axes.as_ref(),
         ..loaded.models()
     };
 
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let format = args.format.unwrap_or(if to_terminal {
-        Format::Table
-    } else {
-        Format::Jsonl
-    });
+    let (format, to_terminal) = output_format(&args);
     let mut sink = Sink::open(args.output.as_deref())?;
     let rep = RefCell::new(reporter(format, Box::new(&mut sink)));
     let pb = progress::bar(args.quiet, 0, "scoring");
@@ -144,6 +131,31 @@ pub fn run(args: ScoreArgs) -> Result<i32> {
         );
     }
     Ok(exit)
+}
+
+/// The `--axes` to score, loaded; `None` without any.
+fn load_axes(args: &ScoreArgs) -> Result<Option<Axes>> {
+    if args.axes.is_empty() {
+        return Ok(None);
+    }
+    let runtime = &args.models.runtime;
+    Ok(Some(Axes::load(
+        &args.axes,
+        runtime.batch(),
+        runtime.device,
+    )?))
+}
+
+/// The output format (`--format`, else a table on a terminal and JSONL elsewhere) and whether
+/// the rows go to the terminal.
+fn output_format(args: &ScoreArgs) -> (Format, bool) {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let default = if to_terminal {
+        Format::Table
+    } else {
+        Format::Jsonl
+    };
+    (args.format.unwrap_or(default), to_terminal)
 }
 
 /// The inputs, or stdin (`-`) when none are named and stdin is not a terminal.
