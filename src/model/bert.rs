@@ -438,8 +438,13 @@ impl Bert {
             let output = n >= fp32_outputs;
             layer.int8 = Some(Self::quantize_layer(layer, ranges, output)?);
             // The int8 products replace these fp32 weights for good: release their memory.
-            let mut replaced = vec![&layer.query, &layer.key, &layer.value, &layer.attn_out];
-            replaced.push(&layer.intermediate);
+            let mut replaced = vec![
+                &layer.query,
+                &layer.key,
+                &layer.value,
+                &layer.attn_out,
+                &layer.intermediate,
+            ];
             if output {
                 replaced.push(&layer.output);
             }
