@@ -69,5 +69,5 @@ fn seed_article_speakers_and_targets_sentence_by_sentence() {
         .unwrap();
     assert!(us["tone"].as_f64().unwrap() < 0.0, "{us}");
     assert_eq!(us["label"], "negative", "{us}");
-    assert_eq!(us["source"], "rhetor-target-minilm+int8");
+    assert_eq!(us["source"], "rhetor-target-minilm");
 }

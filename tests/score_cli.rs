@@ -482,6 +482,6 @@ fn a_vader_run_gives_targets_the_lexicon_tone_unless_a_target_model_is_asked_for
     assert_eq!(asked.code, 0, "{}", asked.stderr);
     assert_eq!(
         asked.rows()[0]["targets"][0]["source"],
-        "rhetor-target-minilm+int8"
+        "rhetor-target-minilm"
     );
 }

@@ -27,7 +27,7 @@ fn targets_input_gives_one_row_per_valid_line() {
     assert_eq!(rows[0]["target"]["mention"], "Trump");
     assert_eq!(rows[1]["target"]["mention"], "Biden");
     assert_eq!(rows[1]["index"], 1);
-    assert_eq!(rows[0]["model"], "rhetor-target-minilm+int8");
+    assert_eq!(rows[0]["model"], "rhetor-target-minilm");
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn article_targets_are_scored_by_the_target_model() {
         .iter()
         .find(|t| t["actor"] == "united-states")
         .unwrap();
-    assert_eq!(us["source"], "rhetor-target-minilm+int8");
+    assert_eq!(us["source"], "rhetor-target-minilm");
     let run = rhetor(
         &[
             "score",

@@ -10,6 +10,8 @@ use std::borrow::Borrow;
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
 
+use super::qlinear::{smoothing, QLinear};
+
 struct Layer {
     query: nn::Linear,
     key: nn::Linear,
@@ -32,183 +34,14 @@ struct Int8Layer {
     qkv: QLinear,
     attn_out: QLinear,
     intermediate: QLinear,
-    /// The feed-forward output; `None` in the layers that keep it in fp32
-    /// ([`FP32_OUTPUT_SHARE`]).
-    output: Option<QLinear>,
-}
-
-/// The share of layers, counted from the first, whose feed-forward output projection stays in
-/// fp32 under `--precision int8`. Its input is the GELU output, whose few huge channels
-/// (Bondarenko et al. 2021, "Understanding and overcoming the challenges of efficient
-/// transformer quantization") cost the most accuracy when one 8-bit scale covers a whole
-/// batch. Measured with rhetor-tone-minilm on 8,330 training sentences (labels of int8 against
-/// fp32), with one activation range per call: all in int8 0.978 agree (mean |Δtone| 0.022);
-/// fp32 in layer 0, 1 or 2 alone 0.983–0.984, in 3, 4 or 5 alone 0.977–0.978 (no gain); in
-/// layers 0–1 0.990, 0–2 0.993 (0.009), all six 0.993 (0.007). A weaker SmoothQuant strength
-/// for this projection alone did not help (α 0.5: 0.979; 0.35: 0.896). With a range per token
-/// (see [`QLinear`]) the share still pays: 0.988 agree with none in fp32 (mean |Δtone| 0.011),
-/// 0.992 with layer 0 (0.009), 0.993 with layers 0–2 (0.007; one range per call 0.992, 0.009,
-/// on the same run).
-const FP32_OUTPUT_SHARE: f64 = 0.5;
-
-/// A linear layer with int8 weights run by libtorch's fbgemm kernel with fp32 activations
-/// quantized per token, made accurate by three rescalings:
-/// - SmoothQuant (Xiao et al. 2023): input channel j is divided by
-///   `s_j = max|x_j|^α / max|w_·j|^(1−α)` (from a calibration run; α = [`ALPHA`]) and the
-///   weights' column j multiplied by it, so the few channels with huge activations (BERT has them after its
-///   layer norms and GELU) no longer eat the activations' 8-bit range;
-/// - per output channel weights: each row is scaled to [−127, 127] before fbgemm's per-tensor
-///   quantization and its scale is applied to the output;
-/// - per token activations: fbgemm's entry point quantizes its whole input with one range,
-///   found per call (PyTorch's dynamic quantization), which makes a sentence's result depend
-///   on the other sentences of its batch. Each token's input row is divided by its own
-///   largest |value| instead, and a last row holding −1 and 1 pins the call's range to
-///   [−1, 1], so every token gets the resolution of its own range, the same alone as in any
-///   batch; the token's scale is multiplied back into its output row.
-struct QLinear {
-    weight: Tensor,
-    packed: Tensor,
-    col_offsets: Tensor,
-    /// `1 / s`, multiplied into the input; `None` when the producer of the input already
-    /// divided it by `s` (the attention output's smoothing lives in the value projection).
-    inv_smooth: Option<Tensor>,
-    /// Each output channel's scale, applied after the int8 product.
-    row_scale: Tensor,
-    bias: Tensor,
-    /// Zeros `[out]`: fbgemm's bias (the real one is added after the token scales).
-    no_bias: Tensor,
-    /// `[1, in]`: −1, 1, then zeros; appended to every input to fix the call's range.
-    range_row: Tensor,
-}
-
-/// SmoothQuant's migration strength: on the base encoder with every projection in int8, pooled
-/// int8 embeddings have cosine 0.989 / 0.996 / 0.995 / 0.993 / 0.986 (worst of three) to fp32
-/// at α = 0.5 / 0.7 / 0.75 / 0.9 / 1.0 (tests/encoder_parity.rs sentences); 0.998 with the
-/// first layers' feed-forward outputs in fp32 ([`FP32_OUTPUT_SHARE`]).
-const ALPHA: f64 = 0.75;
-
-/// SmoothQuant's per-input-channel factor `s` for weights `w` `[out, in]` whose inputs reach
-/// `x_amax` `[in]` in calibration.
-fn smoothing(w: &Tensor, x_amax: &Tensor) -> Tensor {
-    let w_amax = w.abs().amax([0i64].as_slice(), false).clamp_min(1e-8);
-    (x_amax.clamp_min(1e-5).pow_tensor_scalar(ALPHA) / w_amax.pow_tensor_scalar(1.0 - ALPHA))
-        .clamp(1e-2, 1e2)
-}
-
-impl QLinear {
-    /// Quantizes the weight `w` `[out, in]` (with `bias` `[out]`) with the smoothing factor
-    /// `smooth` `[in]` (from [`smoothing`]); `input_smoothed` says the caller's input already
-    /// arrives divided by it.
-    fn new(
-        w: &Tensor,
-        bias: &Tensor,
-        smooth: &Tensor,
-        input_smoothed: bool,
-    ) -> Result<QLinear, tch::TchError> {
-        let w = w.detach() * smooth.unsqueeze(0);
-        let rows = w.abs().amax([1i64].as_slice(), true).clamp_min(1e-12);
-        let weight = (&w / &rows * 127.0)
-            .round()
-            .clamp(-127.0, 127.0)
-            .to_kind(Kind::Int8);
-        // fbgemm wants each output row's sum of quantized weights (minus zero point × in; the
-        // zero point is 0).
-        let col_offsets = weight
-            .to_kind(Kind::Int)
-            .sum_dim_intlist(1, false, Kind::Int)
-            .to_kind(Kind::Int);
-        let packed = weight.f_fbgemm_pack_quantized_matrix()?;
-        let row_scale = rows.squeeze_dim(1) / 127.0;
-        let width = w.size()[1];
-        let range_row = Tensor::zeros([1, width], (Kind::Float, w.device()));
-        let _ = range_row.narrow(1, 0, 1).fill_(-1.0);
-        let _ = range_row.narrow(1, 1, 1).fill_(1.0);
-        Ok(QLinear {
-            weight,
-            packed,
-            col_offsets,
-            inv_smooth: (!input_smoothed).then(|| smooth.reciprocal()),
-            no_bias: bias.zeros_like(),
-            bias: bias.detach(),
-            row_scale,
-            range_row,
-        })
-    }
-
-    /// The int8 product of `x` `[…, in]` as `[tokens, out]`, each token's row already
-    /// multiplied by its own scale (before the channel scale and the bias).
-    fn product(&self, x: &Tensor) -> Tensor {
-        let width = x.size()[x.dim() - 1];
-        let tokens = x.numel() as i64 / width;
-        let buf = Tensor::empty([tokens + 1, width], (Kind::Float, x.device()));
-        let mut rows = buf.narrow(0, 0, tokens);
-        let x = x.reshape([tokens, width]);
-        match &self.inv_smooth {
-            Some(inv) => drop(
-                x.f_mul_out(&rows, inv)
-                    .expect("the layer's width was checked when it was quantized"),
-            ),
-            None => rows.copy_(&x),
-        }
-        let scale = rows.abs().amax([1i64].as_slice(), true).clamp_min(1e-12);
-        let _ = rows.g_div_(&scale);
-        buf.narrow(0, tokens, 1).copy_(&self.range_row);
-        let mut y = buf
-            .f_fbgemm_linear_int8_weight_fp32_activation(
-                &self.weight,
-                &self.packed,
-                &self.col_offsets,
-                tch::Scalar::float(1.0),
-                tch::Scalar::int(0),
-                &self.no_bias,
-            )
-            .expect("shapes were checked when the layer was quantized")
-            .narrow(0, 0, tokens);
-        let _ = y.g_mul_(&scale);
-        y
-    }
-
-    /// The output `[…, out]` of `x` `[…, in]`.
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let y = self.bias.addcmul(&self.product(x), &self.row_scale);
-        y.view(Self::out_shape(x, &y).as_slice())
-    }
-
-    /// `self.forward(x) + residual`.
-    fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
-        let p = self.product(x);
-        let y = residual
-            .view([-1, p.size()[1]])
-            .addcmul(&p, &self.row_scale)
-            + &self.bias;
-        y.view(Self::out_shape(x, &y).as_slice())
-    }
-
-    /// `x`'s shape with the last dimension replaced by `y`'s.
-    fn out_shape(x: &Tensor, y: &Tensor) -> Vec<i64> {
-        let mut shape = x.size();
-        *shape.last_mut().expect("an input has dimensions") = y.size()[1];
-        shape
-    }
-}
-
-/// Runs `f` with file descriptor 2 pointed at /dev/null (single-threaded load time only).
-fn without_stderr<T>(f: impl FnOnce() -> T) -> T {
-    use std::os::fd::AsRawFd;
-    let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
-    // SAFETY: dup/dup2/close on valid descriptors; the saved one is restored before return.
-    let saved = unsafe { libc::dup(2) };
-    if let (Ok(null), true) = (&null, saved >= 0) {
-        unsafe { libc::dup2(null.as_raw_fd(), 2) };
-    }
-    let out = f();
-    if saved >= 0 {
-        unsafe {
-            libc::dup2(saved, 2);
-            libc::close(saved);
-        }
-    }
-    out
+    /// The feed-forward output. Until 2026-11-29 (night) the first half of the layers kept it in fp32:
+    /// its input is the GELU output, whose few huge channels (Bondarenko et al. 2021) cost the
+    /// most accuracy when one 8-bit scale covers a whole batch. With a scale per token the
+    /// label agreement with fp32 was 0.988 with none in fp32 against 0.993 with layers 0–2
+    /// (8,330 training sentences); on the bench suites, with every projection in int8, both
+    /// committed models stay within 0.011 of fp32 (README, "Int8"), and the fp32 products
+    /// had cost about a tenth of the run.
+    output: QLinear,
 }
 
 /// The bias of a linear layer (zeros when it has none).
@@ -251,9 +84,9 @@ impl Layer {
     /// (`k` counts the six projections from 0: query, key, value, 3 attention output,
     /// intermediate, 5 output).
     fn project_add(&self, k: usize, x: &Tensor, residual: &Tensor, p: f64, train: bool) -> Tensor {
-        let int8 = self.int8.as_ref().and_then(|q| match k {
-            3 => Some(&q.attn_out),
-            _ => q.output.as_ref(),
+        let int8 = self.int8.as_ref().map(|q| match k {
+            3 => &q.attn_out,
+            _ => &q.output,
         });
         if let Some(q) = int8 {
             return q.forward_add(x, residual);
@@ -419,35 +252,22 @@ impl Bert {
         }
     }
 
-    /// Replaces the projections of every layer by int8 copies of their current weights, but
-    /// for the feed-forward output of the first layers ([`FP32_OUTPUT_SHARE`]) (inference only:
-    /// call after all weights are loaded; training needs fp32), calibrated on the padded batch
-    /// `ids`/`mask` (a few dozen ordinary sentences are enough).
+    /// Replaces the projections of every layer by int8 copies of their current weights
+    /// (inference only: call after all weights are loaded; training needs fp32), calibrated on
+    /// the padded batch `ids`/`mask` (a few dozen ordinary sentences are enough).
     pub fn quantize(&mut self, ids: &Tensor, mask: &Tensor) -> Result<(), tch::TchError> {
-        // libtorch warns once per process that these fbgemm entry points are deprecated;
-        // the warning means nothing to a user, so trigger it with stderr silenced.
-        without_stderr(|| {
-            let ones = |shape: &[i64]| Tensor::ones(shape, (Kind::Float, tch::Device::Cpu));
-            let q = QLinear::new(&ones(&[4, 4]), &ones(&[4]), &ones(&[4]), false)?;
-            drop(q.forward(&Tensor::zeros([1, 4], (Kind::Float, tch::Device::Cpu))));
-            Ok::<(), tch::TchError>(())
-        })?;
         let amax = self.input_ranges(ids, mask);
-        let fp32_outputs = (self.layers.len() as f64 * FP32_OUTPUT_SHARE).round() as usize;
-        for (n, (layer, ranges)) in self.layers.iter_mut().zip(&amax).enumerate() {
-            let output = n >= fp32_outputs;
-            layer.int8 = Some(Self::quantize_layer(layer, ranges, output)?);
+        for (layer, ranges) in self.layers.iter_mut().zip(&amax) {
+            layer.int8 = Some(Self::quantize_layer(layer, ranges)?);
             // The int8 products replace these fp32 weights for good: release their memory.
-            let mut replaced = vec![
+            let replaced = [
                 &layer.query,
                 &layer.key,
                 &layer.value,
                 &layer.attn_out,
                 &layer.intermediate,
+                &layer.output,
             ];
-            if output {
-                replaced.push(&layer.output);
-            }
             for lin in replaced {
                 let mut ws = lin.ws.shallow_clone();
                 ws.set_data(&Tensor::empty([0], (Kind::Float, ws.device())));
@@ -456,15 +276,10 @@ impl Bert {
         Ok(())
     }
 
-    /// The int8 products of `layer` from its projections' input ranges (the feed-forward
-    /// output only when `output`). The attention output's smoothing factor is folded into the
-    /// value projection's rows (each context channel is a weighted sum of the same value
-    /// channel), so its input needs no rescaling.
-    fn quantize_layer(
-        layer: &Layer,
-        ranges: &[Tensor; 4],
-        output: bool,
-    ) -> Result<Int8Layer, tch::TchError> {
+    /// The int8 products of `layer` from its projections' input ranges. The attention output's
+    /// smoothing factor is folded into the value projection's rows (each context channel is a
+    /// weighted sum of the same value channel), so its input needs no rescaling.
+    fn quantize_layer(layer: &Layer, ranges: &[Tensor; 4]) -> Result<Int8Layer, tch::TchError> {
         let one = |lin: &nn::Linear, x: &Tensor| {
             QLinear::new(&lin.ws, &bias_of(lin), &smoothing(&lin.ws, x), false)
         };
@@ -480,7 +295,7 @@ impl Bert {
             qkv: QLinear::new(&qkv_w, &qkv_b, &s_in, false)?,
             attn_out: QLinear::new(&layer.attn_out.ws, &bias_of(&layer.attn_out), &s_out, true)?,
             intermediate: one(&layer.intermediate, &ranges[2])?,
-            output: output.then(|| one(&layer.output, &ranges[3])).transpose()?,
+            output: one(&layer.output, &ranges[3])?,
         })
     }
 

@@ -125,7 +125,7 @@ pub enum Precision {
     #[default]
     Fp32,
     /// Int8 weights quantized at load (per output channel) and activations quantized per
-    /// token, on libtorch's fbgemm kernels.
+    /// token, multiplied by libtorch's integer GEMM (CPU only).
     Int8,
 }
 

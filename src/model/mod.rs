@@ -9,6 +9,7 @@ pub mod device;
 pub mod encoder;
 pub mod head;
 pub mod manifest;
+mod qlinear;
 pub mod registry;
 pub mod transformer;
 pub mod vader;

@@ -110,7 +110,7 @@ impl SentenceEncoder {
     }
 
     /// Switches the encoder's linear layers to int8 ([`Precision::Int8`]), calibrated on
-    /// [`CALIBRATION`]. The int8 kernels (fbgemm) run on the CPU only.
+    /// [`CALIBRATION`]. The int8 products run on the CPU only.
     pub fn quantize(&mut self) -> Result<(), ModelError> {
         let device = self.encoder.device();
         if device != Device::Cpu {

@@ -1,0 +1,261 @@
+//! Int8 linear layers for inference (`--precision int8`): weights quantized per output channel
+//! at load time, activations quantized per token at run time, the product taken by libtorch's
+//! integer GEMM (`_int_mm`, oneDNN's VNNI kernels on these CPUs), and the two element-wise
+//! passes around it (quantize in, rescale out) done here in one pass each. Those passes run on
+//! the calling thread: libtorch's OpenMP workers spin for a while after each parallel region,
+//! so threads of our own would fight them for the cores (spread over two threads the passes
+//! made the whole run 1.11× slower than the fbgemm path before; on one thread 0.92×).
+//!
+//! Three rescalings keep the layer accurate:
+//! - SmoothQuant (Xiao et al. 2023): input channel j is divided by
+//!   `s_j = max|x_j|^α / max|w_·j|^(1−α)` (from a calibration run; α = [`ALPHA`]) and the
+//!   weights' column j multiplied by it, so the few channels with huge activations (BERT has
+//!   them after its layer norms and GELU) no longer eat the activations' 8-bit range;
+//! - per output channel weights: each row is scaled to [−127, 127] and its scale is applied to
+//!   the output;
+//! - per token activations: each token's (smoothed) input row is scaled to [−127, 127] by its
+//!   own largest |value|, so a sentence's result is the same alone as in any batch (integer
+//!   products are exact), and the token's scale is multiplied back into its output row.
+
+use tch::{kind::Element, Kind, Tensor};
+
+/// SmoothQuant's migration strength: on the base encoder with every projection in int8, pooled
+/// int8 embeddings have cosine 0.989 / 0.996 / 0.995 / 0.993 / 0.986 (worst of three) to fp32
+/// at α = 0.5 / 0.7 / 0.75 / 0.9 / 1.0 (tests/encoder_parity.rs sentences; fbgemm's kernels
+/// with one activation range per call, 2026-11-29).
+const ALPHA: f64 = 0.75;
+
+/// Token rows are padded to a multiple of this before the integer GEMM: oneDNN builds (and
+/// caches) a kernel per matrix shape, and building one costs about as much as a whole product,
+/// so shapes must repeat across batches.
+const ROW_BUCKET: usize = 64;
+
+/// SmoothQuant's per-input-channel factor `s` for weights `w` `[out, in]` whose inputs reach
+/// `x_amax` `[in]` in calibration.
+pub(crate) fn smoothing(w: &Tensor, x_amax: &Tensor) -> Tensor {
+    let w_amax = w.abs().amax([0i64].as_slice(), false).clamp_min(1e-8);
+    (x_amax.clamp_min(1e-5).pow_tensor_scalar(ALPHA) / w_amax.pow_tensor_scalar(1.0 - ALPHA))
+        .clamp(1e-2, 1e2)
+}
+
+/// A linear layer with int8 weights and per-token int8 activations (see the module docs).
+pub(crate) struct QLinear {
+    /// `[in, out]`: the row-scaled int8 weights, transposed for `_int_mm`.
+    weight_t: Tensor,
+    /// `1 / s` per input channel, multiplied into the input; ones when the producer of the
+    /// input already divided it by `s` (the attention output's smoothing lives in the value
+    /// projection).
+    inv_smooth: Vec<f32>,
+    /// Each output channel's scale, applied after the int8 product.
+    row_scale: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl QLinear {
+    /// Quantizes the weight `w` `[out, in]` (with `bias` `[out]`) with the smoothing factor
+    /// `smooth` `[in]` (from [`smoothing`]); `input_smoothed` says the caller's input already
+    /// arrives divided by it.
+    pub(crate) fn new(
+        w: &Tensor,
+        bias: &Tensor,
+        smooth: &Tensor,
+        input_smoothed: bool,
+    ) -> Result<QLinear, tch::TchError> {
+        let w = w.detach().to_kind(Kind::Float) * smooth.unsqueeze(0);
+        let rows = w.abs().amax([1i64].as_slice(), true).clamp_min(1e-12);
+        let weight_t = (&w / &rows * 127.0)
+            .round()
+            .clamp(-127.0, 127.0)
+            .to_kind(Kind::Int8)
+            .tr()
+            .contiguous();
+        let floats = |t: Tensor| Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous());
+        Ok(QLinear {
+            weight_t,
+            inv_smooth: match input_smoothed {
+                true => floats(smooth.ones_like())?,
+                false => floats(smooth.reciprocal())?,
+            },
+            row_scale: floats(rows.squeeze_dim(1) / 127.0)?,
+            bias: floats(bias.detach())?,
+        })
+    }
+
+    /// The output `[…, out]` of `x` `[…, in]`.
+    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
+        self.run(x, None)
+    }
+
+    /// `self.forward(x) + residual`.
+    pub(crate) fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
+        self.run(x, Some(residual))
+    }
+
+    fn run(&self, x: &Tensor, residual: Option<&Tensor>) -> Tensor {
+        let (width, out) = (self.weight_t.size()[0], self.weight_t.size()[1]);
+        let x = x.to_kind(Kind::Float).contiguous();
+        let tokens = x.numel() as i64 / width;
+        let padded = (tokens as usize).div_ceil(ROW_BUCKET).max(1) * ROW_BUCKET;
+        let mut q = Tensor::zeros([padded as i64, width], (Kind::Int8, x.device()));
+        let mut scales = vec![0f32; tokens as usize];
+        quantize_rows(
+            elements(&x),
+            &self.inv_smooth,
+            &mut elements_mut(&mut q)[..(tokens * width) as usize],
+            &mut scales,
+        );
+        let acc = q.internal_int_mm(&self.weight_t);
+        let residual = residual.map(|r| r.to_kind(Kind::Float).contiguous());
+        let mut y = Tensor::empty([tokens, out], (Kind::Float, x.device()));
+        rescale_rows(
+            &elements(&acc)[..(tokens * out) as usize],
+            &scales,
+            &self.row_scale,
+            &self.bias,
+            residual.as_ref().map(elements),
+            elements_mut(&mut y),
+        );
+        let mut shape = x.size();
+        *shape.last_mut().expect("an input has dimensions") = out;
+        y.view(shape.as_slice())
+    }
+}
+
+/// `t`'s elements (a contiguous CPU tensor of `T`'s kind; checked).
+fn elements<T: Element>(t: &Tensor) -> &[T] {
+    assert!(t.kind() == T::KIND && t.is_contiguous() && t.device() == tch::Device::Cpu);
+    // SAFETY: the tensor owns `numel` contiguous elements of `T`, alive as long as `t`.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const T, t.numel()) }
+}
+
+/// `t`'s elements, writable (a contiguous CPU tensor of `T`'s kind that shares its storage
+/// with no other tensor; checked but for the sharing, which the callers guarantee by
+/// allocating `t` themselves).
+fn elements_mut<T: Element>(t: &mut Tensor) -> &mut [T] {
+    assert!(t.kind() == T::KIND && t.is_contiguous() && t.device() == tch::Device::Cpu);
+    // SAFETY: as in `elements`, and `t` is borrowed mutably for the slice's lifetime.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel()) }
+}
+
+/// Quantizes each row of `x` (`scales.len()` rows, each times `inv` per channel) into `q`
+/// with its own scale (largest |value| / 127), written to `scales`.
+fn quantize_rows(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
+    let rows = x.chunks_exact(inv.len()).zip(q.chunks_exact_mut(inv.len()));
+    for (scale, (x, q)) in scales.iter_mut().zip(rows) {
+        *scale = quantize_row(x, inv, q);
+    }
+}
+
+/// Quantizes `x · inv` (element-wise) into `q`; returns the scale.
+fn quantize_row(x: &[f32], inv: &[f32], q: &mut [i8]) -> f32 {
+    const LANES: usize = 16;
+    assert!(x.len() == inv.len() && x.len() == q.len());
+    let mut top = [0f32; LANES];
+    let whole = x.len() / LANES * LANES;
+    for (xs, is) in x[..whole].chunks_exact(LANES).zip(inv.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            let v = (xs[l] * is[l]).abs();
+            top[l] = if v > top[l] { v } else { top[l] };
+        }
+    }
+    for i in whole..x.len() {
+        top[0] = top[0].max((x[i] * inv[i]).abs());
+    }
+    let max = top.into_iter().fold(0f32, f32::max);
+    if max <= 0.0 || !max.is_finite() {
+        q.fill(0);
+        return 0.0;
+    }
+    let factor = 127.0 / max;
+    for ((q, &x), &i) in q.iter_mut().zip(x).zip(inv) {
+        *q = round_small(x * i * factor) as i8;
+    }
+    max / 127.0
+}
+
+/// `v` rounded to the nearest integer, ties to even (|v| < 2²²): adding 1.5 × 2²³ leaves the
+/// rounded value in the low mantissa bits, which vectorizes where `round` is a library call
+/// on the baseline x86-64 target (an AVX2 build of these passes was 1 % faster, in the noise).
+fn round_small(v: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0;
+    ((v + MAGIC).to_bits() as i32) - MAGIC.to_bits() as i32
+}
+
+/// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`.
+fn rescale_rows(
+    acc: &[i32],
+    scales: &[f32],
+    row_scale: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    let out = row_scale.len();
+    for (t, (y, &s)) in y.chunks_exact_mut(out).zip(scales.iter()).enumerate() {
+        let acc = &acc[t * out..][..out];
+        let parts = y.iter_mut().zip(acc).zip(row_scale.iter().zip(bias));
+        match residual.map(|r| &r[t * out..][..out]) {
+            Some(r) => {
+                for (((y, &a), (&rs, &b)), &r) in parts.zip(r) {
+                    *y = a as f32 * (s * rs) + b + r;
+                }
+            }
+            None => {
+                for ((y, &a), (&rs, &b)) in parts {
+                    *y = a as f32 * (s * rs) + b;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_small_rounds_to_nearest_with_ties_to_even() {
+        for (v, r) in [
+            (0.4, 0),
+            (0.5, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (-0.6, -1),
+            (-1.5, -2),
+            (127.0, 127),
+        ] {
+            assert_eq!(round_small(v), r, "{v}");
+        }
+        assert_eq!(round_small(-127.0), -127);
+    }
+
+    #[test]
+    fn a_row_is_quantized_to_its_own_range() {
+        let mut q = [0i8; 4];
+        let scale = quantize_row(&[0.5, -2.0, 1.0, 0.0], &[1.0, 1.0, 0.5, 1.0], &mut q);
+        assert_eq!(scale, 2.0 / 127.0);
+        assert_eq!(q, [32, -127, 32, 0]);
+        assert_eq!(quantize_row(&[0.0; 4], &[1.0; 4], &mut q), 0.0);
+        assert_eq!(q, [0; 4]);
+    }
+
+    #[test]
+    fn the_int8_product_is_close_to_fp32_and_independent_of_the_batch() {
+        tch::manual_seed(3);
+        let w = Tensor::randn([48, 32], (Kind::Float, tch::Device::Cpu));
+        let b = Tensor::randn([48], (Kind::Float, tch::Device::Cpu));
+        let x = Tensor::randn([2, 70, 32], (Kind::Float, tch::Device::Cpu));
+        let r = Tensor::randn([2, 70, 48], (Kind::Float, tch::Device::Cpu));
+        let smooth = Tensor::ones([32], (Kind::Float, tch::Device::Cpu));
+        let lin = QLinear::new(&w, &b, &smooth, false).unwrap();
+        let exact = x.linear(&w, Some(&b));
+        let y = lin.forward(&x);
+        assert_eq!(y.size(), [2, 70, 48]);
+        let err = (&y - &exact).norm().double_value(&[]) / exact.norm().double_value(&[]);
+        assert!(err < 0.02, "relative error {err}");
+        let alone = lin.forward(&x.narrow(0, 1, 1).narrow(1, 5, 1));
+        assert!(alone.equal(&y.narrow(0, 1, 1).narrow(1, 5, 1)));
+        let added = lin.forward_add(&x, &r);
+        assert!(added.allclose(&(&y + &r), 1e-5, 1e-5, false));
+    }
+}
