@@ -292,9 +292,8 @@ pub fn in_length_order_parallel<T: Send, E: Send>(
 ) -> Result<Vec<T>, E> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let mut done = 0;
-    let order = by_length(lens);
-    let chunks: Vec<&[usize]> = order.chunks(batch.max(1)).rev().collect();
-    if workers.min(chunks.len()) <= 1 {
+    let workers = workers.min(lens.len().div_ceil(batch.max(1)));
+    if workers <= 1 {
         return in_length_order(lens, batch, |chunk| {
             let ys = f(chunk)?;
             done += chunk.len();
@@ -302,12 +301,14 @@ pub fn in_length_order_parallel<T: Send, E: Send>(
             Ok(ys)
         });
     }
+    let order = by_length(lens);
+    let chunks: Vec<&[usize]> = order.chunks(batch.max(1)).rev().collect();
     let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(lens.len()).collect();
     let (f, next) = (&f, AtomicUsize::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut failure = None;
     std::thread::scope(|s| {
-        for _ in 0..workers.min(chunks.len()) {
+        for _ in 0..workers {
             let (tx, next, chunks) = (tx.clone(), &next, &chunks);
             s.spawn(move || {
                 tch::set_num_threads(1);
