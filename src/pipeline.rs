@@ -95,11 +95,11 @@ impl PipelineBuilder {
                 source,
             })
         };
-        let tone = load(&self.model)?;
-        let target = match &self.target_model {
-            Some(name) => Some(load(name)?),
-            None => None,
-        };
+        let (tone, target) = model::side_by_side(
+            || load(&self.model),
+            || self.target_model.as_deref().map(load).transpose(),
+        );
+        let (tone, target) = (tone?, target?);
         let actors = match &self.actors {
             Some(p) => Registry::with_file(p)?,
             None => Registry::bundled(),

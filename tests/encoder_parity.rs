@@ -61,7 +61,7 @@ fn base_encoder(int8: bool) -> rhetor::model::transformer::SentenceEncoder {
     let dir = common::root().join("models/all-minilm-l6-v2");
     let mut e = rhetor::model::transformer::SentenceEncoder::load(&dir, Device::Cpu).unwrap();
     if int8 {
-        e.quantize().unwrap();
+        e.quantize(None).unwrap();
     }
     e
 }

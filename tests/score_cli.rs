@@ -485,3 +485,67 @@ fn a_vader_run_gives_targets_the_lexicon_tone_unless_a_target_model_is_asked_for
         "rhetor-target-minilm"
     );
 }
+
+#[test]
+fn int8_weights_cached_on_disk_give_the_same_scores_and_a_damaged_cache_is_rebuilt() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("RHETOR_CACHE_DIR", cache.path())];
+    let args = [
+        "score",
+        "--quiet",
+        "--target-model",
+        "none",
+        "examples/articles/",
+    ];
+    let run = || {
+        let r = rhetor_env(&args, None, &root(), &env);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let cached = || -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    };
+    let fresh = run();
+    let files = cached();
+    assert_eq!(
+        files.len(),
+        1,
+        "one cache file for the int8 tone model: {files:?}"
+    );
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("rhetor-tone-minilm-") && name.ends_with(".safetensors"));
+    let written = std::fs::read(&files[0]).unwrap();
+    let inode = || std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&files[0]).unwrap());
+    let first = inode();
+    assert_eq!(
+        run(),
+        fresh,
+        "scores read from the cache differ from a fresh quantization"
+    );
+    // A cache that is read is not written again (a write renames a new file into place).
+    assert_eq!(inode(), first, "the second run did not use the cache");
+
+    // Flip one byte of the int8 weights: the checksum refuses the file, the model is
+    // quantized again, the scores stay the same and the file is written anew.
+    let mut damaged = written.clone();
+    let mid = written.len() / 2;
+    damaged[mid] ^= 0x10;
+    std::fs::write(&files[0], &damaged).unwrap();
+    assert_eq!(run(), fresh, "a damaged cache changed the scores");
+    assert_ne!(inode(), first, "the damaged cache was not written anew");
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        written,
+        "the rebuilt cache differs"
+    );
+    assert_eq!(
+        cached(),
+        files,
+        "no stray temporary file is left in the cache folder"
+    );
+}

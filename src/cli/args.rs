@@ -116,16 +116,20 @@ impl ModelFlags {
             None => Registry::bundled(),
         };
         self.runtime.apply();
-        let tone = rhetor::model::load(self.model(), self.settings(max_length))
-            .with_context(|| format!("cannot load model {}", self.model()))?;
-        let target = if targets {
-            self.load_target_model()?
-        } else {
+        if !targets {
             if let Some(name) = self.target_model.as_deref().filter(|&n| n != "none") {
                 eprintln!("rhetor: note: --input lines rows have no targets; --target-model {name} is not used");
             }
-            None
-        };
+        }
+        let (tone, target) = rhetor::model::side_by_side(
+            || rhetor::model::load(self.model(), self.settings(max_length)),
+            || match targets {
+                true => self.load_target_model(),
+                false => Ok(None),
+            },
+        );
+        let tone = tone.with_context(|| format!("cannot load model {}", self.model()))?;
+        let target = target?;
         Ok(Loaded {
             registry,
             tone,

@@ -6,6 +6,7 @@
 //! overlays load unchanged.
 
 use std::borrow::Borrow;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
@@ -42,6 +43,41 @@ struct Int8Layer {
     /// committed models stay within 0.011 of fp32 (README, "Int8"), and the fp32 products
     /// had cost about a tenth of the run.
     output: QLinear,
+}
+
+impl Int8Layer {
+    /// The four products with their names in [`Bert::int8_tensors`].
+    fn parts(&self) -> [(&'static str, &QLinear); 4] {
+        [
+            ("qkv", &self.qkv),
+            ("attn_out", &self.attn_out),
+            ("intermediate", &self.intermediate),
+            ("output", &self.output),
+        ]
+    }
+
+    /// Layer `i`'s products from [`Bert::int8_tensors`], checked against the shapes of the
+    /// fp32 `layer` (read before its weights are released).
+    fn from_tensors(
+        tensors: &HashMap<String, Tensor>,
+        i: usize,
+        layer: &Layer,
+    ) -> Result<Int8Layer, String> {
+        let [ff, h] = layer.intermediate.ws.size()[..] else {
+            return Err(format!(
+                "layer {i}: the feed-forward weights are already released"
+            ));
+        };
+        let get = |name: &str, width, out| {
+            QLinear::from_tensors(tensors, &format!("{i}.{name}"), width, out)
+        };
+        Ok(Int8Layer {
+            qkv: get("qkv", h, 3 * h)?,
+            attn_out: get("attn_out", h, h)?,
+            intermediate: get("intermediate", h, ff)?,
+            output: get("output", ff, h)?,
+        })
+    }
 }
 
 /// The bias of a linear layer (zeros when it has none).
@@ -257,8 +293,42 @@ impl Bert {
     /// the padded batch `ids`/`mask` (a few dozen ordinary sentences are enough).
     pub fn quantize(&mut self, ids: &Tensor, mask: &Tensor) -> Result<(), tch::TchError> {
         let amax = self.input_ranges(ids, mask);
-        for (layer, ranges) in self.layers.iter_mut().zip(&amax) {
-            layer.int8 = Some(Self::quantize_layer(layer, ranges)?);
+        let int8 = (self.layers.iter().zip(&amax))
+            .map(|(layer, ranges)| Self::quantize_layer(layer, ranges))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.install_int8(int8);
+        Ok(())
+    }
+
+    /// The int8 products of every layer as named tensors (empty before [`Bert::quantize`]),
+    /// for [`super::int8_cache`].
+    pub(crate) fn int8_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let Some(q) = &layer.int8 {
+                for (name, lin) in q.parts() {
+                    out.extend(lin.tensors(&format!("{i}.{name}")));
+                }
+            }
+        }
+        out
+    }
+
+    /// Switches to the int8 products that [`Bert::int8_tensors`] gave for this encoder (the
+    /// result of [`Bert::quantize`] without its calibration run). Fails, changing nothing,
+    /// when a tensor is missing or has another shape.
+    pub(crate) fn load_int8(&mut self, tensors: &HashMap<String, Tensor>) -> Result<(), String> {
+        let int8 = (self.layers.iter().enumerate())
+            .map(|(i, layer)| Int8Layer::from_tensors(tensors, i, layer))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.install_int8(int8);
+        Ok(())
+    }
+
+    /// Makes `int8` the layers' projections.
+    fn install_int8(&mut self, int8: Vec<Int8Layer>) {
+        for (layer, q) in self.layers.iter_mut().zip(int8) {
+            layer.int8 = Some(q);
             // The int8 products replace these fp32 weights for good: release their memory.
             let replaced = [
                 &layer.query,
@@ -273,7 +343,6 @@ impl Bert {
                 ws.set_data(&Tensor::empty([0], (Kind::Float, ws.device())));
             }
         }
-        Ok(())
     }
 
     /// The int8 products of `layer` from its projections' input ranges. The attention output's

@@ -8,6 +8,7 @@ pub mod bert;
 pub mod device;
 pub mod encoder;
 pub mod head;
+mod int8_cache;
 pub mod manifest;
 mod qlinear;
 pub mod registry;
@@ -225,8 +226,8 @@ pub struct TargetItem<'a> {
 pub type Progress<'a> = &'a dyn Fn(usize);
 
 /// A model that scores the tone of sentences. Implementations batch internally; `score` returns
-/// one [`Tone`] per text, in order.
-pub trait ToneModel {
+/// one [`Tone`] per text, in order. Models are `Send` so that several can load at once.
+pub trait ToneModel: Send {
     /// The name written in every output row.
     fn name(&self) -> &str;
     /// The tone of each text, in order; `progress` is called with the number of texts of this
@@ -250,6 +251,23 @@ pub trait ToneModel {
     fn count_tokens(&self, _texts: &[&str]) -> Option<usize> {
         None
     }
+}
+
+/// Runs `here` on this thread and `there` on a second one at the same time, and returns both
+/// results: the tone and target models load side by side (a one-sentence article spends most
+/// of its time loading them). A panic in `there` is resumed here.
+pub fn side_by_side<A, B: Send>(
+    here: impl FnOnce() -> A,
+    there: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|s| {
+        let other = s.spawn(there);
+        let a = here();
+        let b = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    })
 }
 
 /// Runs `f` over the items in batches of at most `batch`, taken in order of `lens` (so a

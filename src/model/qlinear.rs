@@ -17,6 +17,8 @@
 //!   own largest |value|, so a sentence's result is the same alone as in any batch (integer
 //!   products are exact), and the token's scale is multiplied back into its output row.
 
+use std::collections::HashMap;
+
 use tch::{kind::Element, Kind, Tensor};
 
 /// SmoothQuant's migration strength: on the base encoder with every projection in int8, pooled
@@ -78,6 +80,49 @@ impl QLinear {
             },
             row_scale: floats(rows.squeeze_dim(1) / 127.0)?,
             bias: floats(bias.detach())?,
+        })
+    }
+
+    /// The layer as four named tensors (`{prefix}.weight_t`, `.inv_smooth`, `.row_scale`,
+    /// `.bias`), for the on-disk cache ([`super::int8_cache`]).
+    pub(crate) fn tensors(&self, prefix: &str) -> Vec<(String, Tensor)> {
+        let floats = |v: &[f32]| Tensor::from_slice(v);
+        vec![
+            (format!("{prefix}.weight_t"), self.weight_t.shallow_clone()),
+            (format!("{prefix}.inv_smooth"), floats(&self.inv_smooth)),
+            (format!("{prefix}.row_scale"), floats(&self.row_scale)),
+            (format!("{prefix}.bias"), floats(&self.bias)),
+        ]
+    }
+
+    /// The layer [`QLinear::tensors`] wrote under `prefix`, if `tensors` hold it with the
+    /// kinds and shapes of a `width` → `out` layer.
+    pub(crate) fn from_tensors(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        width: i64,
+        out: i64,
+    ) -> Result<QLinear, String> {
+        let get = |name: &str, kind: Kind, shape: &[i64]| {
+            let key = format!("{prefix}.{name}");
+            match tensors.get(&key) {
+                Some(t) if t.kind() == kind && t.size() == shape => Ok(t.contiguous()),
+                Some(t) => Err(format!(
+                    "{key} is {:?} {:?}, expected {kind:?} {shape:?}",
+                    t.kind(),
+                    t.size()
+                )),
+                None => Err(format!("{key} is missing")),
+            }
+        };
+        let floats = |name: &str, len: i64| {
+            Vec::<f32>::try_from(get(name, Kind::Float, &[len])?).map_err(|e| e.to_string())
+        };
+        Ok(QLinear {
+            weight_t: get("weight_t", Kind::Int8, &[width, out])?,
+            inv_smooth: floats("inv_smooth", width)?,
+            row_scale: floats("row_scale", out)?,
+            bias: floats("bias", out)?,
         })
     }
 

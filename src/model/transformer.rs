@@ -12,7 +12,8 @@ use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, sha256_file_stamped, HeadKind, Manifest, ToneSource};
 use super::{
-    in_length_order_parallel, Label, Probs, Progress, QuadScore, TargetItem, Tone, ToneModel,
+    in_length_order_parallel, int8_cache, Label, Probs, Progress, QuadScore, TargetItem, Tone,
+    ToneModel,
 };
 use crate::error::{Hint, ModelError};
 use crate::tokenize::{Encoding, TextEncoder, WordPiece};
@@ -112,8 +113,10 @@ impl SentenceEncoder {
     }
 
     /// Switches the encoder's linear layers to int8 ([`Precision::Int8`]), calibrated on
-    /// [`CALIBRATION`]. The int8 products run on the CPU only.
-    pub fn quantize(&mut self) -> Result<(), ModelError> {
+    /// [`CALIBRATION`]. The int8 products run on the CPU only. With a `cache` file (from
+    /// [`super::int8_cache::path`]) they are read from it when it holds this encoder's, and
+    /// written to it after quantizing otherwise.
+    pub fn quantize(&mut self, cache: Option<&Path>) -> Result<(), ModelError> {
         let device = self.encoder.device();
         if device != Device::Cpu {
             return Err(ModelError::DeviceUnavailable {
@@ -122,13 +125,22 @@ impl SentenceEncoder {
                     .into(),
             });
         }
+        let model = &mut self.encoder.model;
+        if let Some(cached) = cache.and_then(int8_cache::read) {
+            if model.load_int8(&cached).is_ok() {
+                return Ok(());
+            }
+        }
         let encodings = self.encode_all(&CALIBRATION, 128);
         let seqs: Vec<&[i64]> = encodings.iter().map(|e| e.ids.as_slice()).collect();
         let (ids, mask) = pad_batch(&seqs, self.tokenizer.pad_id(), device);
-        self.encoder
-            .model
-            .quantize(&ids, &mask)
-            .map_err(ModelError::from)
+        let model = &mut self.encoder.model;
+        model.quantize(&ids, &mask)?;
+        if let Some(path) = cache {
+            // A cache that cannot be written costs the next load this quantization, no more.
+            let _ = int8_cache::write(path, &model.int8_tensors());
+        }
+        Ok(())
     }
 
     /// Size of an embedding: hidden size × number of pooled layers.
@@ -289,7 +301,7 @@ impl TransformerModel {
             _ => Precision::Fp32,
         });
         match precision {
-            Precision::Int8 => encoder.quantize()?,
+            Precision::Int8 => encoder.quantize(int8_cache_path(&manifest).as_deref())?,
             Precision::Fp32 => encoder.encoder.model.fuse_qkv(),
         }
         let head_path = checked_head(dir, &manifest)?;
@@ -416,6 +428,18 @@ fn rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, ModelError> {
             a
         })
         .collect())
+}
+
+/// The int8 cache file of the model `manifest` describes: keyed by the checksums of its base
+/// and overlay and by the calibration sentences.
+fn int8_cache_path(manifest: &Manifest) -> Option<PathBuf> {
+    let overlay = manifest.head.overlay.as_ref();
+    let overlay = overlay.map(|o| o.sha256.as_str()).unwrap_or("no overlay");
+    let calibration = CALIBRATION.join("\n");
+    int8_cache::path(
+        &manifest.name,
+        &[&manifest.base.sha256, overlay, &calibration],
+    )
 }
 
 /// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
