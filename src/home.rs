@@ -61,6 +61,24 @@ pub fn all(rel: impl AsRef<Path>) -> Vec<PathBuf> {
     roots().into_iter().map(|r| r.join(rel.as_ref())).collect()
 }
 
+/// Environment variable naming rhetor's cache folder.
+pub const CACHE_ENV: &str = "RHETOR_CACHE";
+
+/// rhetor's cache folder, for what can be rebuilt at any time (`scripts/setup.sh`'s wheels,
+/// training's embeddings, int8 encoders): `$RHETOR_CACHE`, else `$XDG_CACHE_HOME/rhetor`,
+/// else `~/.cache/rhetor`, else `target/rhetor-cache`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(CACHE_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("rhetor");
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/rhetor"))
+        .unwrap_or_else(|| PathBuf::from("target/rhetor-cache"))
+}
+
 /// Removes later entries that name the same folder as an earlier one.
 pub(crate) fn dedup(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     let mut seen = Vec::new();

@@ -489,7 +489,7 @@ fn a_vader_run_gives_targets_the_lexicon_tone_unless_a_target_model_is_asked_for
 #[test]
 fn int8_weights_cached_on_disk_give_the_same_scores_and_a_damaged_cache_is_rebuilt() {
     let cache = tempfile::tempdir().unwrap();
-    let env = [("RHETOR_CACHE_DIR", cache.path())];
+    let env = [("RHETOR_CACHE", cache.path())];
     let args = [
         "score",
         "--quiet",
@@ -503,7 +503,7 @@ fn int8_weights_cached_on_disk_give_the_same_scores_and_a_damaged_cache_is_rebui
         r.stdout
     };
     let cached = || -> Vec<std::path::PathBuf> {
-        let mut files: Vec<_> = std::fs::read_dir(cache.path())
+        let mut files: Vec<_> = std::fs::read_dir(cache.path().join("int8"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();

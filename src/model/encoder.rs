@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::bert::{Bert, EncoderConfig};
-use super::manifest::read_folder_file;
+use super::manifest::{read_folder_file, sha256_file_stamped};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::{Hint, ModelError};
@@ -33,63 +33,185 @@ struct TensorEntry {
     data_offsets: [u64; 2],
 }
 
-/// Reads a safetensors file's tensors straight into the (CPU, f32, contiguous) variables of
-/// `vs` of the same names: one positioned read from the file into each variable's memory, with
-/// no copy of the file or of a tensor in between. tch's `VarStore::load` reads the whole file
-/// into memory and makes a tensor of each entry before copying it: on a MiniLM load that is
-/// about 130 MB more at the peak, all of it fresh pages the kernel must zero. Tensors of the
-/// file that the model has no variable for are skipped, as `VarStore::load` does.
-fn read_weights(vs: &nn::VarStore, path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let file_len = file.metadata().map_err(|e| e.to_string())?.len();
-    let mut len = [0u8; 8];
-    file.read_exact_at(&mut len, 0).map_err(|e| e.to_string())?;
-    let header_len = u64::from_le_bytes(len);
-    if header_len.saturating_add(8) > file_len {
-        return Err(format!(
-            "header length {header_len} runs past the end of the file"
-        ));
-    }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact_at(&mut header, 8)
-        .map_err(|e| e.to_string())?;
-    let mut entries: std::collections::HashMap<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| format!("bad header: {e}"))?;
-    let data = 8 + header_len;
-    for (name, var) in vs.variables() {
-        let entry = entries
-            .remove(&name)
-            .ok_or_else(|| format!("tensor {name} is missing"))?;
-        let e: TensorEntry =
-            serde_json::from_value(entry).map_err(|err| format!("tensor {name}: {err}"))?;
-        let bytes = var.numel() as u64 * 4;
-        let [from, to] = e.data_offsets;
-        if e.dtype != "F32" || e.shape != var.size() || to.checked_sub(from) != Some(bytes) {
+/// A safetensors file opened for reading one tensor at a time straight into a variable's
+/// memory: tch's `VarStore::load` and `Tensor::read_safetensors` read the whole file into
+/// memory and make a tensor of each entry before copying it (on a MiniLM load about 130 MB
+/// more at the peak, all of it fresh pages the kernel must zero).
+pub(crate) struct TensorFile {
+    file: std::fs::File,
+    len: u64,
+    /// Where the tensor data starts (after the length and the header).
+    data: u64,
+    entries: std::collections::HashMap<String, TensorEntry>,
+}
+
+impl TensorFile {
+    /// Opens `path` and reads its header.
+    pub(crate) fn open(path: &Path) -> Result<TensorFile, String> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut word = [0u8; 8];
+        file.read_exact_at(&mut word, 0)
+            .map_err(|e| e.to_string())?;
+        let header_len = u64::from_le_bytes(word);
+        if header_len.saturating_add(8) > len {
             return Err(format!(
-                "tensor {name} is {} {:?}, the model needs F32 {:?}",
+                "header length {header_len} runs past the end of the file"
+            ));
+        }
+        let mut header = vec![0u8; header_len as usize];
+        file.read_exact_at(&mut header, 8)
+            .map_err(|e| e.to_string())?;
+        let mut raw: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_slice(&header).map_err(|e| format!("bad header: {e}"))?;
+        raw.remove("__metadata__");
+        let entries = raw
+            .into_iter()
+            .map(|(name, v)| match serde_json::from_value(v) {
+                Ok(e) => Ok((name, e)),
+                Err(err) => Err(format!("tensor {name}: {err}")),
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(TensorFile {
+            file,
+            len,
+            data: 8 + header_len,
+            entries,
+        })
+    }
+
+    /// The names of the file's tensors.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
+        self.entries.keys()
+    }
+
+    /// True when the file holds a tensor `name`.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Reads tensor `name` into `var`, which must have its shape. An F32 tensor goes straight
+    /// from the file into a contiguous f32 CPU variable; any other case (F16 or BF16 in the
+    /// file, a variable on a GPU) goes through a buffer that libtorch converts and copies.
+    pub(crate) fn read_into(&self, name: &str, var: &Tensor) -> Result<(), String> {
+        use std::os::unix::fs::FileExt;
+        let e = (self.entries.get(name)).ok_or_else(|| format!("tensor {name} is missing"))?;
+        let kind = match e.dtype.as_str() {
+            "F32" => Kind::Float,
+            "F16" => Kind::Half,
+            "BF16" => Kind::BFloat16,
+            other => return Err(format!("tensor {name} is {other}, not a float tensor")),
+        };
+        let bytes = var.numel() as u64 * kind.elt_size_in_bytes() as u64;
+        let [from, to] = e.data_offsets;
+        if e.shape != var.size() || to.checked_sub(from) != Some(bytes) {
+            return Err(format!(
+                "tensor {name} is {} {:?}, the model needs {:?}",
                 e.dtype,
                 e.shape,
                 var.size()
             ));
         }
-        if data + to > file_len {
+        if self.data + to > self.len {
             return Err(format!("tensor {name} runs past the end of the file"));
         }
-        if var.kind() != Kind::Float || !var.is_contiguous() || var.device() != Device::Cpu {
-            return Err(format!(
-                "variable {name} is not a contiguous f32 CPU tensor"
-            ));
+        let direct = kind == Kind::Float
+            && var.kind() == Kind::Float
+            && var.is_contiguous()
+            && var.device() == Device::Cpu
+            && cfg!(target_endian = "little");
+        let read = |dst: &mut [u8]| {
+            (self.file.read_exact_at(dst, self.data + from))
+                .map_err(|err| format!("tensor {name}: {err}"))
+        };
+        if direct {
+            // SAFETY: `var` is a contiguous f32 CPU tensor of `bytes` bytes (checked above);
+            // the callers fill variables they have just created, which nothing else borrows
+            // while they are filled; the slice covers exactly its storage and is gone before
+            // the variable is used.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(var.data_ptr() as *mut u8, bytes as usize)
+            };
+            return read(dst);
         }
-        // SAFETY: `var` is a contiguous f32 CPU tensor of `bytes` bytes (checked above), just
-        // created by `Bert::new` and borrowed by nothing else while it is filled; the slice
-        // covers exactly its storage and is gone before the variable is used.
-        let dst =
-            unsafe { std::slice::from_raw_parts_mut(var.data_ptr() as *mut u8, bytes as usize) };
-        file.read_exact_at(dst, data + from)
-            .map_err(|err| format!("tensor {name}: {err}"))?;
+        let mut buf = vec![0u8; bytes as usize];
+        read(&mut buf)?;
+        let t = Tensor::f_from_data_size(&buf, &e.shape, kind).map_err(|e| e.to_string())?;
+        tch::no_grad(|| var.shallow_clone().f_copy_(&t)).map_err(|e| e.to_string())
+    }
+}
+
+/// Fills every variable of `vs` from the safetensors file at `path`, but those `skip` names
+/// (an overlay provides them). Tensors of the file that the model has no variable for are
+/// skipped, as `VarStore::load` does.
+fn read_weights(vs: &nn::VarStore, path: &Path, skip: impl Fn(&str) -> bool) -> Result<(), String> {
+    let file = TensorFile::open(path)?;
+    for (name, var) in vs.variables() {
+        if !skip(&name) {
+            file.read_into(&name, &var)?;
+        }
     }
     Ok(())
+}
+
+/// A model's fine-tuned tensors (its `overlay.safetensors`), checked against the sha256 its
+/// manifest gives; they replace the base encoder's tensors of the same names.
+pub struct Overlay {
+    path: PathBuf,
+    file: TensorFile,
+}
+
+impl Overlay {
+    /// Opens the overlay at `path` after checking its sha256 against `sha`.
+    pub fn open(path: &Path, sha: &str) -> Result<Overlay, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::MissingFile {
+                dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                file: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                hint: Hint::RestoreModel,
+            });
+        }
+        let corrupt = |reason: String| Self::corrupt_at(path, reason);
+        let found = sha256_file_stamped(path).map_err(|e| corrupt(e.to_string()))?;
+        if found != sha {
+            return Err(corrupt(format!(
+                "sha256 {found} does not match the manifest's {sha}"
+            )));
+        }
+        let file = TensorFile::open(path).map_err(corrupt)?;
+        Ok(Overlay {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    fn corrupt_at(path: &Path, reason: String) -> ModelError {
+        ModelError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+            hint: Hint::RestoreModel,
+        }
+    }
+
+    /// Copies every tensor into `encoder`'s variable of that name, which must exist with the
+    /// same shape.
+    pub fn apply(&self, encoder: &Encoder) -> Result<(), ModelError> {
+        let vars = encoder.vs.variables();
+        for name in self.file.names() {
+            let var = vars.get(name).ok_or_else(|| {
+                Self::corrupt_at(
+                    &self.path,
+                    format!("tensor {name} is not a weight of the base encoder"),
+                )
+            })?;
+            (self.file.read_into(name, var)).map_err(|e| Self::corrupt_at(&self.path, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the base's `config.json`, returning an error (not a panic) for a bad file.
@@ -121,6 +243,17 @@ impl Encoder {
     /// layer); otherwise only the last.
     /// The weights are placed on `device`.
     pub fn load(dir: &Path, all_layers: bool, device: Device) -> Result<Self, ModelError> {
+        Self::load_with(dir, all_layers, device, None)
+    }
+
+    /// [`Encoder::load`] with a model's `overlay` in place of the base's tensors of the same
+    /// names (those are not read).
+    pub fn load_with(
+        dir: &Path,
+        all_layers: bool,
+        device: Device,
+        overlay: Option<&Overlay>,
+    ) -> Result<Self, ModelError> {
         let config = read_config(dir)?;
         let weights = dir.join("model.safetensors");
         if !weights.is_file() {
@@ -132,8 +265,11 @@ impl Encoder {
         }
         let mut vs = nn::VarStore::new(device);
         let model = Bert::new(vs.root(), &config);
+        let in_overlay = |name: &str| overlay.is_some_and(|o| o.file.contains(name));
         let loaded = match device {
-            Device::Cpu if cfg!(target_endian = "little") => read_weights(&vs, &weights),
+            Device::Cpu if cfg!(target_endian = "little") => {
+                read_weights(&vs, &weights, in_overlay)
+            }
             _ => vs.load(&weights).map_err(|e| e.to_string()),
         };
         loaded.map_err(|e| ModelError::Corrupt {
@@ -142,13 +278,17 @@ impl Encoder {
             hint: Hint::InstallBase,
         })?;
         vs.freeze();
-        Ok(Encoder {
+        let encoder = Encoder {
             vs,
             model,
             all_layers,
             config,
             dir: dir.to_path_buf(),
-        })
+        };
+        if let Some(o) = overlay {
+            o.apply(&encoder)?;
+        }
+        Ok(encoder)
     }
 
     /// Where the weights are, and so where inputs must be.
@@ -255,7 +395,7 @@ mod tests {
         Tensor::write_safetensors(&[("b", &b), ("unused", &extra), ("a.weight", &a)], &path)
             .unwrap();
         let vs = store();
-        read_weights(&vs, &path).unwrap();
+        read_weights(&vs, &path, |_| false).unwrap();
         let vars = vs.variables();
         assert!(vars["a.weight"].equal(&a));
         assert!(vars["b"].equal(&b));
@@ -267,21 +407,21 @@ mod tests {
         let path = dir.path().join("w.safetensors");
         let a = Tensor::zeros([3, 4], (Kind::Float, Device::Cpu));
         Tensor::write_safetensors(&[("a.weight", &a)], &path).unwrap();
-        let err = read_weights(&store(), &path).unwrap_err();
+        let err = read_weights(&store(), &path, |_| false).unwrap_err();
         assert!(err.contains("tensor b is missing"), "{err}");
 
         let b = Tensor::zeros([6], (Kind::Float, Device::Cpu));
         Tensor::write_safetensors(&[("a.weight", &a), ("b", &b)], &path).unwrap();
-        let err = read_weights(&store(), &path).unwrap_err();
+        let err = read_weights(&store(), &path, |_| false).unwrap_err();
         assert!(err.contains("tensor b is F32 [6]"), "{err}");
 
         let b = Tensor::zeros([5], (Kind::Float, Device::Cpu));
         Tensor::write_safetensors(&[("a.weight", &a), ("b", &b)], &path).unwrap();
         let full = std::fs::read(&path).unwrap();
         std::fs::write(&path, &full[..full.len() - 4]).unwrap();
-        let err = read_weights(&store(), &path).unwrap_err();
+        let err = read_weights(&store(), &path, |_| false).unwrap_err();
         assert!(err.contains("past the end"), "{err}");
         std::fs::write(&path, &full[..5]).unwrap();
-        assert!(read_weights(&store(), &path).is_err());
+        assert!(read_weights(&store(), &path, |_| false).is_err());
     }
 }

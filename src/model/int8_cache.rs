@@ -3,8 +3,8 @@
 //! only on the weights, the calibration sentences and this code, so it is kept in one
 //! safetensors file per model, named by a hash of those inputs, and read back at the next load.
 //!
-//! - Where: `$RHETOR_CACHE_DIR` if set (empty turns the cache off), else the platform cache
-//!   folder (`$XDG_CACHE_HOME/rhetor/int8`, usually `~/.cache/rhetor/int8`).
+//! - Where: `int8/` in rhetor's cache folder ([`crate::home::cache_dir`]: `$RHETOR_CACHE`,
+//!   else `$XDG_CACHE_HOME/rhetor`, usually `~/.cache/rhetor`).
 //! - Integrity: the file holds a sha256 of its tensors; a file that fails it, or whose tensors
 //!   do not fit the encoder, is ignored and written anew, so a truncated or altered cache costs
 //!   time, never a wrong score.
@@ -20,28 +20,18 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tch::Tensor;
 
-/// Environment variable naming the cache folder (empty: no cache).
-pub const CACHE_ENV: &str = "RHETOR_CACHE_DIR";
-
 /// Version of the quantization scheme, part of every key.
 const FORMAT: &str = "rhetor-int8-1";
 
 /// Name of the tensor that holds the checksum of the others.
 const CHECKSUM: &str = "checksum";
 
-/// The cache folder, or `None` when the cache is off or no cache folder is known.
-fn dir() -> Option<PathBuf> {
-    match std::env::var_os(CACHE_ENV) {
-        Some(d) if d.is_empty() => None,
-        Some(d) => Some(PathBuf::from(d)),
-        None => dirs::cache_dir().map(|d| d.join("rhetor").join("int8")),
-    }
-}
-
 /// The cache file of model `name` whose quantization depends on `inputs` (weight checksums,
-/// calibration sentences, …), or `None` when the cache is off.
-pub(crate) fn path(name: &str, inputs: &[&str]) -> Option<PathBuf> {
-    Some(dir()?.join(file_name(name, inputs)))
+/// calibration sentences, …).
+pub(crate) fn path(name: &str, inputs: &[&str]) -> PathBuf {
+    crate::home::cache_dir()
+        .join("int8")
+        .join(file_name(name, inputs))
 }
 
 /// `<name>-<key>.safetensors`, the key being 24 hex digits of a sha256 of [`FORMAT`], the

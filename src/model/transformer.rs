@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
 use super::encoder::pad_masks;
-use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder};
+use super::encoder::{l2_normalize, mean_pool, pad_batch, Encoder, Overlay};
 use super::head::{probabilities, AnyHead, LinearHead, MlpHead, TargetHead};
 use super::manifest::{sha256_file, sha256_file_stamped, HeadKind, Manifest, ToneSource};
 use super::{
@@ -81,11 +81,17 @@ pub struct SentenceEncoder {
 impl SentenceEncoder {
     /// Loads the tokenizer and encoder from an installed base folder onto `device`.
     pub fn load(dir: &Path, device: Device) -> Result<Self, ModelError> {
-        Self::load_layers(dir, Vec::new(), device)
+        Self::load_layers(dir, Vec::new(), device, None)
     }
 
-    /// Loads the encoder so that embeddings concatenate the pooled outputs of `layers`.
-    pub fn load_layers(dir: &Path, layers: Vec<usize>, device: Device) -> Result<Self, ModelError> {
+    /// Loads the encoder, with a model's `overlay` over the base's tensors, so that embeddings
+    /// concatenate the pooled outputs of `layers`.
+    pub fn load_layers(
+        dir: &Path,
+        layers: Vec<usize>,
+        device: Device,
+        overlay: Option<&Overlay>,
+    ) -> Result<Self, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::MissingFile {
                 dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
@@ -97,7 +103,7 @@ impl SentenceEncoder {
             });
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
-        let encoder = Encoder::load(dir, !layers.is_empty(), device)?;
+        let encoder = Encoder::load_with(dir, !layers.is_empty(), device, overlay)?;
         let n = encoder.num_layers() as usize;
         if let Some(bad) = layers.iter().find(|&&l| l == 0 || l > n) {
             return Err(ModelError::Invalid(format!(
@@ -286,22 +292,19 @@ impl TransformerModel {
                 found,
             });
         }
+        let overlay = (manifest.head.overlay.as_ref())
+            .map(|o| Overlay::open(&dir.join(&o.file), &o.sha256))
+            .transpose()?;
+        let layers = manifest.head.layers.clone();
         let mut encoder =
-            SentenceEncoder::load_layers(&base_dir, manifest.head.layers.clone(), settings.device)?;
+            SentenceEncoder::load_layers(&base_dir, layers, settings.device, overlay.as_ref())?;
         encoder.normalize = manifest.head.normalize;
-        if let Some(overlay) = &manifest.head.overlay {
-            apply_overlay(
-                &mut encoder.encoder,
-                &dir.join(&overlay.file),
-                &overlay.sha256,
-            )?;
-        }
         let precision = settings.precision.unwrap_or(match settings.device {
             Device::Cpu => manifest.precision,
             _ => Precision::Fp32,
         });
         match precision {
-            Precision::Int8 => encoder.quantize(int8_cache_path(&manifest).as_deref())?,
+            Precision::Int8 => encoder.quantize(Some(&int8_cache_path(&manifest)))?,
             Precision::Fp32 => encoder.encoder.model.fuse_qkv(),
         }
         let head_path = checked_head(dir, &manifest)?;
@@ -432,7 +435,7 @@ fn rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, ModelError> {
 
 /// The int8 cache file of the model `manifest` describes: keyed by the checksums of its base
 /// and overlay and by the calibration sentences.
-fn int8_cache_path(manifest: &Manifest) -> Option<PathBuf> {
+fn int8_cache_path(manifest: &Manifest) -> PathBuf {
     let overlay = manifest.head.overlay.as_ref();
     let overlay = overlay.map(|o| o.sha256.as_str()).unwrap_or("no overlay");
     let calibration = CALIBRATION.join("\n");
@@ -440,54 +443,6 @@ fn int8_cache_path(manifest: &Manifest) -> Option<PathBuf> {
         &manifest.name,
         &[&manifest.base.sha256, overlay, &calibration],
     )
-}
-
-/// Loads fine-tuned tensors over the base encoder's weights, checking the file's sha256 and
-/// that every tensor names a base weight of the same shape.
-pub fn apply_overlay(encoder: &mut Encoder, path: &Path, sha: &str) -> Result<(), ModelError> {
-    let corrupt = |reason: String| ModelError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-        hint: Hint::RestoreModel,
-    };
-    if !path.is_file() {
-        return Err(ModelError::MissingFile {
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            hint: Hint::RestoreModel,
-        });
-    }
-    let found = sha256_file_stamped(path).map_err(|e| corrupt(e.to_string()))?;
-    if found != sha {
-        return Err(corrupt(format!(
-            "sha256 {found} does not match the manifest's {sha}"
-        )));
-    }
-    let tensors = Tensor::read_safetensors(path).map_err(|e| corrupt(e.to_string()))?;
-    let vars = encoder.vs.variables();
-    tch::no_grad(|| {
-        for (name, t) in tensors {
-            let Some(v) = vars.get(&name) else {
-                return Err(corrupt(format!(
-                    "tensor {name} is not a weight of the base encoder"
-                )));
-            };
-            if v.size() != t.size() {
-                return Err(corrupt(format!(
-                    "tensor {name} has shape {:?}, the base has {:?}",
-                    t.size(),
-                    v.size()
-                )));
-            }
-            v.shallow_clone()
-                .f_copy_(&t.to_kind(Kind::Float))
-                .map_err(|e| corrupt(e.to_string()))?;
-        }
-        Ok(())
-    })
 }
 
 impl TransformerModel {

@@ -138,7 +138,7 @@ pub fn train_mlp(
     tch::manual_seed(cfg.seed as i64);
     let examples = load_splits(cfg)?;
     let base_sha = base_sha256(&cfg.base)?;
-    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone(), DEVICE)?;
+    let enc = SentenceEncoder::load_layers(&cfg.base, mc.layers.clone(), DEVICE, None)?;
     let texts: Vec<&str> = examples.iter().map(|(e, _)| e.text.as_str()).collect();
     let tag = format!("{base_sha} layers {:?}", mc.layers);
     let feats = embed_cached(&enc, &tag, &texts, cfg.max_length, cfg.batch_size, progress)?;

@@ -233,7 +233,7 @@ pub fn embed_cached(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let dir = cache_dir().join("embeddings");
+    let dir = crate::home::cache_dir().join("embeddings");
     let file = dir.join(format!("{key}.pt"));
     if let Ok(t) = Tensor::load(&file) {
         if t.size() == [texts.len() as i64, enc.dim()] {
@@ -251,19 +251,6 @@ pub fn embed_cached(
         }
     }
     Ok(feats)
-}
-
-/// `$RHETOR_CACHE`, else `$XDG_CACHE_HOME/rhetor`, else `~/.cache/rhetor`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("RHETOR_CACHE") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("rhetor");
-    }
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/rhetor"))
-        .unwrap_or_else(|| PathBuf::from("target/rhetor-cache"))
 }
 
 pub(crate) fn rows(t: &Tensor, idx: &[usize]) -> Tensor {

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::data::{held_out, Columns, Example, Format};
 use crate::error::{ModelError, TrainError};
+use crate::model::encoder::Overlay;
 use crate::model::manifest::{
     BaseEncoder, Head, HeadKind, Manifest, Precision, ToneSource, DEFAULT_NEUTRAL_BAND,
 };
@@ -176,11 +177,7 @@ fn start_encoder(cfg: &TargetConfig) -> Result<(SentenceEncoder, Vec<String>), T
     if let Some(init) = &cfg.init {
         let m = Manifest::read(init)?;
         if let Some(ov) = &m.head.overlay {
-            crate::model::transformer::apply_overlay(
-                &mut enc.encoder,
-                &init.join(&ov.file),
-                &ov.sha256,
-            )?;
+            Overlay::open(&init.join(&ov.file), &ov.sha256)?.apply(&enc.encoder)?;
         }
     }
     let trained = trainable(&mut enc.encoder, |n| n.starts_with("encoder.layer."));
