@@ -116,6 +116,13 @@ impl Layer {
         self.intermediate.forward(x)
     }
 
+    /// The int8 feed-forward block of `a` plus `a` with GELU fused into it
+    /// ([`QLinear::gelu_into`]), when the layer is int8 and `act` is exact GELU.
+    fn int8_gelu_feed_forward(&self, act: Activation, a: &Tensor) -> Option<Tensor> {
+        let q = self.int8.as_ref().filter(|_| act == Activation::Gelu)?;
+        Some(q.intermediate.gelu_into(&q.output, a, a))
+    }
+
     /// Projection `k` of `x` plus `residual`, with dropout on the projection in training
     /// (`k` counts the six projections from 0: query, key, value, 3 attention output,
     /// intermediate, 5 output).
@@ -472,11 +479,15 @@ impl Bert {
                 .project_add(3, &ctx, &x, self.dropout, train)
                 .apply(&layer.attn_norm);
             see(&a);
-            let i = self.act.apply(&layer.feed_forward_in(&a));
-            see(&i);
-            x = layer
-                .project_add(5, &i, &a, self.dropout, train)
-                .apply(&layer.out_norm);
+            let ff = match layer.int8_gelu_feed_forward(self.act, &a) {
+                Some(ff) => ff,
+                None => {
+                    let i = self.act.apply(&layer.feed_forward_in(&a));
+                    see(&i);
+                    layer.project_add(5, &i, &a, self.dropout, train)
+                }
+            };
+            x = ff.apply(&layer.out_norm);
             if all_layers {
                 out.push(x.shallow_clone());
             }

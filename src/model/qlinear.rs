@@ -136,30 +136,95 @@ impl QLinear {
         self.run(x, Some(residual))
     }
 
-    fn run(&self, x: &Tensor, residual: Option<&Tensor>) -> Tensor {
-        let (width, out) = (self.weight_t.size()[0], self.weight_t.size()[1]);
+    /// `next.forward_add(gelu(self.forward(x)), residual)` (exact GELU, as `gelu("none")`),
+    /// with this layer's output going through GELU straight into `next`'s int8 input, one
+    /// pass per token row: the feed-forward block's `[tokens, 1536]` activations are never
+    /// written in fp32, nor read back by a separate GELU and a separate quantize pass.
+    pub(crate) fn gelu_into(&self, next: &QLinear, x: &Tensor, residual: &Tensor) -> Tensor {
         let x = x.to_kind(Kind::Float).contiguous();
-        let tokens = x.numel() as i64 / width;
-        let padded = (tokens as usize).div_ceil(ROW_BUCKET).max(1) * ROW_BUCKET;
-        let mut q = Tensor::empty([padded as i64, width], (Kind::Int8, x.device()));
-        let mut scales = vec![0f32; tokens as usize];
-        let (rows, pad) = elements_mut(&mut q).split_at_mut((tokens * width) as usize);
-        pad.fill(0);
-        quantize_rows(elements(&x), &self.inv_smooth, rows, &mut scales);
-        let acc = q.internal_int_mm(&self.weight_t);
+        let input = self.quantize_input(&x);
+        let acc = input.q.internal_int_mm(&self.weight_t);
+        let (tokens, width) = (input.scales.len(), self.row_scale.len());
+        let mut hidden = Quantized::zeroed(tokens, width);
+        let (rows, scales) = hidden.parts();
+        gelu_quantize_rows(
+            &elements(&acc)[..tokens * width],
+            &input.scales,
+            (&self.row_scale, &self.bias),
+            &next.inv_smooth,
+            rows,
+            scales,
+        );
+        let y = next.output(&hidden, Some(residual));
+        y.view(out_shape(&x, next.row_scale.len()).as_slice())
+    }
+
+    fn run(&self, x: &Tensor, residual: Option<&Tensor>) -> Tensor {
+        let x = x.to_kind(Kind::Float).contiguous();
+        let y = self.output(&self.quantize_input(&x), residual);
+        y.view(out_shape(&x, self.row_scale.len()).as_slice())
+    }
+
+    /// `x`'s rows (contiguous f32), each quantized with its own scale for this layer.
+    fn quantize_input(&self, x: &Tensor) -> Quantized {
+        let tokens = x.numel() / self.inv_smooth.len();
+        let mut input = Quantized::zeroed(tokens, self.inv_smooth.len());
+        let (rows, scales) = input.parts();
+        quantize_rows(elements(x), &self.inv_smooth, rows, scales);
+        input
+    }
+
+    /// The output `[tokens, out]` of a quantized input, plus `residual` (as many elements).
+    fn output(&self, input: &Quantized, residual: Option<&Tensor>) -> Tensor {
+        let (tokens, out) = (input.scales.len(), self.row_scale.len());
+        let acc = input.q.internal_int_mm(&self.weight_t);
         let residual = residual.map(|r| r.to_kind(Kind::Float).contiguous());
-        let mut y = Tensor::empty([tokens, out], (Kind::Float, x.device()));
+        let mut y = Tensor::empty([tokens as i64, out as i64], (Kind::Float, input.q.device()));
         rescale_rows(
-            &elements(&acc)[..(tokens * out) as usize],
-            &scales,
+            &elements(&acc)[..tokens * out],
+            &input.scales,
             &self.row_scale,
             &self.bias,
             residual.as_ref().map(elements),
             elements_mut(&mut y),
         );
-        let mut shape = x.size();
-        *shape.last_mut().expect("an input has dimensions") = out;
-        y.view(shape.as_slice())
+        y
+    }
+}
+
+/// `x`'s shape with the last dimension `out`.
+fn out_shape(x: &Tensor, out: usize) -> Vec<i64> {
+    let mut shape = x.size();
+    *shape.last_mut().expect("an input has dimensions") = out as i64;
+    shape
+}
+
+/// Token rows quantized for an integer product: `q` `[padded, width]` (rows past the tokens,
+/// up to a whole [`ROW_BUCKET`], are zero) and each token row's scale.
+struct Quantized {
+    q: Tensor,
+    scales: Vec<f32>,
+}
+
+impl Quantized {
+    /// `tokens` rows of `width` zeros, padded.
+    fn zeroed(tokens: usize, width: usize) -> Quantized {
+        let padded = tokens.div_ceil(ROW_BUCKET).max(1) * ROW_BUCKET;
+        let mut q = Tensor::empty(
+            [padded as i64, width as i64],
+            (Kind::Int8, tch::Device::Cpu),
+        );
+        elements_mut::<i8>(&mut q)[tokens * width..].fill(0);
+        Quantized {
+            q,
+            scales: vec![0f32; tokens],
+        }
+    }
+
+    /// The token rows (not the padding) and their scales, to fill.
+    fn parts(&mut self) -> (&mut [i8], &mut [f32]) {
+        let n = self.scales.len() * self.q.size()[1] as usize;
+        (&mut elements_mut(&mut self.q)[..n], &mut self.scales)
     }
 }
 
@@ -242,6 +307,96 @@ fn quantize_row(x: &[f32], inv: &[f32], q: &mut [i8]) -> f32 {
         *q = round_small(x * i * factor) as i8;
     }
     max / 127.0
+}
+
+/// For each token row: `h = acc · scale · row_scale + bias` (as [`rescale_rows`]), then
+/// `gelu(h)` quantized with `inv` (as [`quantize_rows`]) into `q`, its scale into `scales_out`.
+/// Built twice, as [`quantize_rows`].
+fn gelu_quantize_rows(
+    acc: &[i32],
+    scales: &[f32],
+    (row_scale, bias): (&[f32], &[f32]),
+    inv: &[f32],
+    q: &mut [i8],
+    scales_out: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has the features this build uses (checked just above).
+        return unsafe {
+            gelu_quantize_rows_avx512(acc, scales, (row_scale, bias), inv, q, scales_out)
+        };
+    }
+    gelu_quantize_rows_any(acc, scales, (row_scale, bias), inv, q, scales_out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+fn gelu_quantize_rows_avx512(
+    acc: &[i32],
+    scales: &[f32],
+    lin: (&[f32], &[f32]),
+    inv: &[f32],
+    q: &mut [i8],
+    scales_out: &mut [f32],
+) {
+    gelu_quantize_rows_any(acc, scales, lin, inv, q, scales_out)
+}
+
+#[inline(always)]
+fn gelu_quantize_rows_any(
+    acc: &[i32],
+    scales: &[f32],
+    (row_scale, bias): (&[f32], &[f32]),
+    inv: &[f32],
+    q: &mut [i8],
+    scales_out: &mut [f32],
+) {
+    let width = row_scale.len();
+    let mut h = vec![0f32; width];
+    let rows = acc.chunks_exact(width).zip(q.chunks_exact_mut(width));
+    for ((&s, out), (acc, q)) in scales.iter().zip(scales_out.iter_mut()).zip(rows) {
+        let parts = acc.iter().zip(row_scale.iter().zip(bias));
+        for (h, (&a, (&rs, &b))) in h.iter_mut().zip(parts) {
+            *h = gelu(a as f32 * (s * rs) + b);
+        }
+        *out = quantize_row(&h, inv, q);
+    }
+}
+
+/// GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))` (PyTorch's `gelu(approximate="none")`), with
+/// [`erf`]: within 1.4e-6 of the exact value for all x (PyTorch's own: 1.2e-6).
+#[inline(always)]
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// erf(x) within 4.5e-7: the rational approximation `x · P(x²) / Q(x²)` on [−4, 4] of
+/// Eigen's and XLA's float `erf` (beyond ±4, erf is ±1 in f32). Branch-free, so it
+/// vectorizes, where the C library's `erff` is a call per element.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    const ALPHA: [f32; 7] = [
+        -2.726_142_3e-10,
+        2.770_681_4e-8,
+        -2.101_024e-6,
+        -5.692_506_4e-5,
+        -7.349_906e-4,
+        -2.9546e-3,
+        -1.609_603_3e-2,
+    ];
+    const BETA: [f32; 5] = [
+        -1.456_607_2e-5,
+        -2.133_740_6e-4,
+        -1.682_827e-3,
+        -7.373_329e-3,
+        -1.426_474e-2,
+    ];
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = ALPHA[1..].iter().fold(ALPHA[0], |p, &a| p * x2 + a);
+    let q = BETA[1..].iter().fold(BETA[0], |q, &b| q * x2 + b);
+    x * p / q
 }
 
 /// `v` rounded to the nearest integer, ties to even (|v| < 2²²): adding 1.5 × 2²³ leaves the
@@ -360,6 +515,56 @@ mod tests {
         assert!(alone.equal(&y.narrow(0, 1, 1).narrow(1, 5, 1)));
         let added = lin.forward_add(&x, &r);
         assert!(added.allclose(&(&y + &r), 1e-5, 1e-5, false));
+    }
+
+    #[test]
+    fn erf_and_gelu_match_the_exact_functions() {
+        // erf at points from Abramowitz & Stegun's table 7.1 (and its odd symmetry).
+        for (x, e) in [
+            (0.0f32, 0.0f64),
+            (0.1, 0.112_462_916_018),
+            (0.5, 0.520_499_877_813),
+            (1.0, 0.842_700_792_950),
+            (1.5, 0.966_105_146_475),
+            (2.0, 0.995_322_265_019),
+            (3.0, 0.999_977_909_503),
+            (9.0, 1.0),
+        ] {
+            assert!((erf(x) as f64 - e).abs() < 5e-7, "erf({x}) = {}", erf(x));
+            assert!((erf(-x) as f64 + e).abs() < 5e-7, "erf(-{x})");
+        }
+        let x = Tensor::linspace(-8.0, 8.0, 4001, (Kind::Float, tch::Device::Cpu));
+        let ours: Vec<f32> = Vec::<f32>::try_from(&x)
+            .unwrap()
+            .into_iter()
+            .map(gelu)
+            .collect();
+        let torch = Vec::<f32>::try_from(x.gelu("none")).unwrap();
+        for (a, b) in ours.iter().zip(&torch) {
+            assert!((a - b).abs() < 3e-6, "gelu {a} against libtorch's {b}");
+        }
+    }
+
+    #[test]
+    fn gelu_into_the_next_layer_matches_the_unfused_layers() {
+        tch::manual_seed(4);
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let (w1, b1) = (Tensor::randn([64, 32], cpu), Tensor::randn([64], cpu));
+        let (w2, b2) = (Tensor::randn([32, 64], cpu), Tensor::randn([32], cpu));
+        let x = Tensor::randn([3, 50, 32], cpu);
+        let r = Tensor::randn([3, 50, 32], cpu);
+        let first = QLinear::new(&w1, &b1, &Tensor::ones([32], cpu), false).unwrap();
+        let next = QLinear::new(&w2, &b2, &(Tensor::rand([64], cpu) + 0.5), false).unwrap();
+        let fused = first.gelu_into(&next, &x, &r);
+        let unfused = next.forward_add(&first.forward(&x).gelu("none"), &r);
+        assert_eq!(fused.size(), [3, 50, 32]);
+        let diff = (&fused - &unfused).abs().max().double_value(&[]);
+        let size = unfused.abs().max().double_value(&[]);
+        // The two GELUs differ by ~1e-6, which can move an int8 rounding by one step.
+        assert!(
+            diff < 0.02 * size,
+            "fused against unfused: {diff} of {size}"
+        );
     }
 
     #[test]
