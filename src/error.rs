@@ -207,6 +207,21 @@ pub enum ModelError {
     Invalid(String),
 }
 
+impl ModelError {
+    /// [`ModelError::MissingFile`] for `path`: its folder and its name.
+    pub fn missing(path: &std::path::Path, hint: Hint) -> ModelError {
+        ModelError::MissingFile {
+            dir: (path.parent())
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf(),
+            file: (path.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            hint,
+        }
+    }
+}
+
 /// Errors while reading labeled data for training or benchmarks.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

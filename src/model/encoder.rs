@@ -166,14 +166,7 @@ impl Overlay {
     /// Opens the overlay at `path` after checking its sha256 against `sha`.
     pub fn open(path: &Path, sha: &str) -> Result<Overlay, ModelError> {
         if !path.is_file() {
-            return Err(ModelError::MissingFile {
-                dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                file: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                hint: Hint::RestoreModel,
-            });
+            return Err(ModelError::missing(path, Hint::RestoreModel));
         }
         let corrupt = |reason: String| Self::corrupt_at(path, reason);
         let found = sha256_file_stamped(path).map_err(|e| corrupt(e.to_string()))?;

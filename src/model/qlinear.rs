@@ -244,7 +244,7 @@ fn elements_mut<T: Element>(t: &mut Tensor) -> &mut [T] {
     unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel()) }
 }
 
-/// True when this CPU runs the AVX-512 builds of the two passes (checked once; the result is
+/// True when this CPU runs the AVX-512 builds of the passes (checked once; the result is
 /// cached by the standard library).
 #[cfg(target_arch = "x86_64")]
 fn has_avx512() -> bool {
@@ -253,24 +253,36 @@ fn has_avx512() -> bool {
         && is_x86_feature_detected!("avx512vl")
 }
 
-/// Quantizes each row of `x` (`scales.len()` rows, each times `inv` per channel) into `q`
-/// with its own scale (largest |value| / 127), written to `scales`. The same code is compiled
-/// twice: for the baseline x86-64 (SSE2) and for AVX-512, chosen at run time (whole process
-/// 0.97× with AVX-512 on the 3,000-sentence news set; results are bit-identical, as neither
-/// build fuses a multiply and an add).
-fn quantize_rows(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has the features this build uses (checked just above).
-        return unsafe { quantize_rows_avx512(x, inv, q, scales) };
-    }
-    quantize_rows_any(x, inv, q, scales)
+/// Defines `$name`, which runs `$any` (an `#[inline(always)]` function) compiled for AVX-512
+/// (as `$avx`) when the CPU has it and for the baseline x86-64 otherwise. Both builds give the
+/// same bits: Rust fuses no multiply and add by itself. With AVX-512, the whole process ran
+/// in 0.97× the time on the 3,000-sentence news set, as fast as a `target-cpu=native` build.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* fn $name:ident / $avx:ident = $any:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                // SAFETY: the CPU has the features this build uses (checked just above).
+                return unsafe { $avx($($arg),*) };
+            }
+            $any($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+        fn $avx($($arg: $ty),*) {
+            $any($($arg),*)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
-fn quantize_rows_avx512(x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]) {
-    quantize_rows_any(x, inv, q, scales)
+dispatched! {
+    /// Quantizes each row of `x` (`scales.len()` rows, each times `inv` per channel) into `q`
+    /// with its own scale (largest |value| / 127), written to `scales`.
+    fn quantize_rows / quantize_rows_avx512 = quantize_rows_any(
+        x: &[f32], inv: &[f32], q: &mut [i8], scales: &mut [f32]
+    )
 }
 
 #[inline(always)]
@@ -309,38 +321,14 @@ fn quantize_row(x: &[f32], inv: &[f32], q: &mut [i8]) -> f32 {
     max / 127.0
 }
 
-/// For each token row: `h = acc · scale · row_scale + bias` (as [`rescale_rows`]), then
-/// `gelu(h)` quantized with `inv` (as [`quantize_rows`]) into `q`, its scale into `scales_out`.
-/// Built twice, as [`quantize_rows`].
-fn gelu_quantize_rows(
-    acc: &[i32],
-    scales: &[f32],
-    (row_scale, bias): (&[f32], &[f32]),
-    inv: &[f32],
-    q: &mut [i8],
-    scales_out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has the features this build uses (checked just above).
-        return unsafe {
-            gelu_quantize_rows_avx512(acc, scales, (row_scale, bias), inv, q, scales_out)
-        };
-    }
-    gelu_quantize_rows_any(acc, scales, (row_scale, bias), inv, q, scales_out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
-fn gelu_quantize_rows_avx512(
-    acc: &[i32],
-    scales: &[f32],
-    lin: (&[f32], &[f32]),
-    inv: &[f32],
-    q: &mut [i8],
-    scales_out: &mut [f32],
-) {
-    gelu_quantize_rows_any(acc, scales, lin, inv, q, scales_out)
+dispatched! {
+    /// For each token row: `h = acc · scale · row_scale + bias` (as [`rescale_rows`], `lin`
+    /// being `(row_scale, bias)`), then `gelu(h)` quantized with `inv` (as [`quantize_rows`])
+    /// into `q`, its scale into `scales_out`.
+    fn gelu_quantize_rows / gelu_quantize_rows_avx512 = gelu_quantize_rows_any(
+        acc: &[i32], scales: &[f32], lin: (&[f32], &[f32]), inv: &[f32], q: &mut [i8],
+        scales_out: &mut [f32]
+    )
 }
 
 #[inline(always)]
@@ -408,35 +396,12 @@ fn round_small(v: f32) -> i32 {
     ((v + MAGIC).to_bits() as i32) - MAGIC.to_bits() as i32
 }
 
-/// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`; built
-/// twice, as [`quantize_rows`].
-fn rescale_rows(
-    acc: &[i32],
-    scales: &[f32],
-    row_scale: &[f32],
-    bias: &[f32],
-    residual: Option<&[f32]>,
-    y: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has the features this build uses (checked just above).
-        return unsafe { rescale_rows_avx512(acc, scales, row_scale, bias, residual, y) };
-    }
-    rescale_rows_any(acc, scales, row_scale, bias, residual, y)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
-fn rescale_rows_avx512(
-    acc: &[i32],
-    scales: &[f32],
-    row_scale: &[f32],
-    bias: &[f32],
-    residual: Option<&[f32]>,
-    y: &mut [f32],
-) {
-    rescale_rows_any(acc, scales, row_scale, bias, residual, y)
+dispatched! {
+    /// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`.
+    fn rescale_rows / rescale_rows_avx512 = rescale_rows_any(
+        acc: &[i32], scales: &[f32], row_scale: &[f32], bias: &[f32], residual: Option<&[f32]>,
+        y: &mut [f32]
+    )
 }
 
 #[inline(always)]

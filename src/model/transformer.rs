@@ -93,14 +93,7 @@ impl SentenceEncoder {
         overlay: Option<&Overlay>,
     ) -> Result<Self, ModelError> {
         if !dir.is_dir() {
-            return Err(ModelError::MissingFile {
-                dir: dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                file: dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                hint: Hint::InstallBase,
-            });
+            return Err(ModelError::missing(dir, Hint::InstallBase));
         }
         let tokenizer = WordPiece::from_vocab(&dir.join("vocab.txt"))?;
         let encoder = Encoder::load_with(dir, !layers.is_empty(), device, overlay)?;

@@ -39,11 +39,7 @@ impl WordPiece {
     /// Loads `vocab.txt`; lower-casing and accent stripping match the uncased BERT models.
     pub fn from_vocab(path: &Path) -> Result<Self, ModelError> {
         if !path.is_file() {
-            return Err(ModelError::MissingFile {
-                dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                file: "vocab.txt".into(),
-                hint: Hint::InstallBase,
-            });
+            return Err(ModelError::missing(path, Hint::InstallBase));
         }
         let inner =
             BertTokenizer::from_file(path, true, true).map_err(|e| ModelError::Corrupt {
