@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
 
-use super::qlinear::{smoothing, QLinear};
+use super::qlinear::{smoothing, Norm, QLinear};
 
 struct Layer {
     query: nn::Linear,
@@ -43,6 +43,9 @@ struct Int8Layer {
     /// committed models stay within 0.011 of fp32 (README, "Int8"), and the fp32 products
     /// had cost about a tenth of the run.
     output: QLinear,
+    /// The layer's two norms, applied inside the rescale passes of `attn_out` and `output`.
+    attn_norm: Norm,
+    out_norm: Norm,
 }
 
 impl Int8Layer {
@@ -62,6 +65,7 @@ impl Int8Layer {
         tensors: &HashMap<String, Tensor>,
         i: usize,
         layer: &Layer,
+        eps: f64,
     ) -> Result<Int8Layer, String> {
         let [ff, h] = layer.intermediate.ws.size()[..] else {
             return Err(format!(
@@ -76,6 +80,8 @@ impl Int8Layer {
             attn_out: get("attn_out", h, h)?,
             intermediate: get("intermediate", h, ff)?,
             output: get("output", ff, h)?,
+            attn_norm: Norm::new(&layer.attn_norm, eps).map_err(|e| e.to_string())?,
+            out_norm: Norm::new(&layer.out_norm, eps).map_err(|e| e.to_string())?,
         })
     }
 }
@@ -116,11 +122,11 @@ impl Layer {
         self.intermediate.forward(x)
     }
 
-    /// The int8 feed-forward block of `a` plus `a` with GELU fused into it
+    /// The int8 feed-forward block of `a` plus `a`, normed, with GELU fused into it
     /// ([`QLinear::gelu_into`]), when the layer is int8 and `act` is exact GELU.
     fn int8_gelu_feed_forward(&self, act: Activation, a: &Tensor) -> Option<Tensor> {
         let q = self.int8.as_ref().filter(|_| act == Activation::Gelu)?;
-        Some(q.intermediate.gelu_into(&q.output, a, a))
+        Some(q.intermediate.gelu_into(&q.output, a, a, &q.out_norm))
     }
 
     /// Projection `k` of `x` plus `residual`, with dropout on the projection in training
@@ -221,6 +227,8 @@ pub struct Bert {
     dropout: f64,
     attn_dropout: f64,
     act: Activation,
+    /// The layer norms' ε (`layer_norm_eps`), for the int8 path's fused norms.
+    norm_eps: f64,
 }
 
 fn ln<'a>(p: impl Borrow<nn::Path<'a>>, dim: i64, eps: f64) -> nn::LayerNorm {
@@ -292,6 +300,7 @@ impl Bert {
             dropout: c.hidden_dropout_prob,
             attn_dropout: c.attention_probs_dropout_prob,
             act: c.hidden_act,
+            norm_eps: c.layer_norm_eps,
         }
     }
 
@@ -301,7 +310,7 @@ impl Bert {
     pub fn quantize(&mut self, ids: &Tensor, mask: &Tensor) -> Result<(), tch::TchError> {
         let amax = self.input_ranges(ids, mask);
         let int8 = (self.layers.iter().zip(&amax))
-            .map(|(layer, ranges)| Self::quantize_layer(layer, ranges))
+            .map(|(layer, ranges)| Self::quantize_layer(layer, ranges, self.norm_eps))
             .collect::<Result<Vec<_>, _>>()?;
         self.install_int8(int8);
         Ok(())
@@ -326,7 +335,7 @@ impl Bert {
     /// when a tensor is missing or has another shape.
     pub(crate) fn load_int8(&mut self, tensors: &HashMap<String, Tensor>) -> Result<(), String> {
         let int8 = (self.layers.iter().enumerate())
-            .map(|(i, layer)| Int8Layer::from_tensors(tensors, i, layer))
+            .map(|(i, layer)| Int8Layer::from_tensors(tensors, i, layer, self.norm_eps))
             .collect::<Result<Vec<_>, _>>()?;
         self.install_int8(int8);
         Ok(())
@@ -355,7 +364,11 @@ impl Bert {
     /// The int8 products of `layer` from its projections' input ranges. The attention output's
     /// smoothing factor is folded into the value projection's rows (each context channel is a
     /// weighted sum of the same value channel), so its input needs no rescaling.
-    fn quantize_layer(layer: &Layer, ranges: &[Tensor; 4]) -> Result<Int8Layer, tch::TchError> {
+    fn quantize_layer(
+        layer: &Layer,
+        ranges: &[Tensor; 4],
+        eps: f64,
+    ) -> Result<Int8Layer, tch::TchError> {
         let one = |lin: &nn::Linear, x: &Tensor| {
             QLinear::new(&lin.ws, &bias_of(lin), &smoothing(&lin.ws, x), false)
         };
@@ -372,6 +385,8 @@ impl Bert {
             attn_out: QLinear::new(&layer.attn_out.ws, &bias_of(&layer.attn_out), &s_out, true)?,
             intermediate: one(&layer.intermediate, &ranges[2])?,
             output: one(&layer.output, &ranges[3])?,
+            attn_norm: Norm::new(&layer.attn_norm, eps)?,
+            out_norm: Norm::new(&layer.out_norm, eps)?,
         })
     }
 
@@ -475,19 +490,23 @@ impl Bert {
             .contiguous()
             .view([b, l, self.hidden]);
             see(&ctx);
-            let a = layer
-                .project_add(3, &ctx, &x, self.dropout, train)
-                .apply(&layer.attn_norm);
+            let a = match &layer.int8 {
+                Some(q) => q.attn_out.forward_add_norm(&ctx, &x, &q.attn_norm),
+                None => layer
+                    .project_add(3, &ctx, &x, self.dropout, train)
+                    .apply(&layer.attn_norm),
+            };
             see(&a);
-            let ff = match layer.int8_gelu_feed_forward(self.act, &a) {
-                Some(ff) => ff,
+            x = match layer.int8_gelu_feed_forward(self.act, &a) {
+                Some(x) => x,
                 None => {
                     let i = self.act.apply(&layer.feed_forward_in(&a));
                     see(&i);
-                    layer.project_add(5, &i, &a, self.dropout, train)
+                    layer
+                        .project_add(5, &i, &a, self.dropout, train)
+                        .apply(&layer.out_norm)
                 }
             };
-            x = ff.apply(&layer.out_norm);
             if all_layers {
                 out.push(x.shallow_clone());
             }

@@ -140,7 +140,13 @@ impl QLinear {
     /// with this layer's output going through GELU straight into `next`'s int8 input, one
     /// pass per token row: the feed-forward block's `[tokens, 1536]` activations are never
     /// written in fp32, nor read back by a separate GELU and a separate quantize pass.
-    pub(crate) fn gelu_into(&self, next: &QLinear, x: &Tensor, residual: &Tensor) -> Tensor {
+    pub(crate) fn gelu_into(
+        &self,
+        next: &QLinear,
+        x: &Tensor,
+        residual: &Tensor,
+        norm: &Norm,
+    ) -> Tensor {
         let x = x.to_kind(Kind::Float).contiguous();
         let input = self.quantize_input(&x);
         let acc = input.q.internal_int_mm(&self.weight_t);
@@ -155,13 +161,23 @@ impl QLinear {
             rows,
             scales,
         );
-        let y = next.output(&hidden, Some(residual));
+        let y = next.output(&hidden, Some(residual), Some(norm));
         y.view(out_shape(&x, next.row_scale.len()).as_slice())
     }
 
+    /// `norm(self.forward(x) + residual)`, the norm applied to each output row in the
+    /// rescale pass that writes it (instead of by libtorch's layer norm in a pass of its own).
+    pub(crate) fn forward_add_norm(&self, x: &Tensor, residual: &Tensor, norm: &Norm) -> Tensor {
+        self.run_norm(x, Some(residual), Some(norm))
+    }
+
     fn run(&self, x: &Tensor, residual: Option<&Tensor>) -> Tensor {
+        self.run_norm(x, residual, None)
+    }
+
+    fn run_norm(&self, x: &Tensor, residual: Option<&Tensor>, norm: Option<&Norm>) -> Tensor {
         let x = x.to_kind(Kind::Float).contiguous();
-        let y = self.output(&self.quantize_input(&x), residual);
+        let y = self.output(&self.quantize_input(&x), residual, norm);
         y.view(out_shape(&x, self.row_scale.len()).as_slice())
     }
 
@@ -174,8 +190,9 @@ impl QLinear {
         input
     }
 
-    /// The output `[tokens, out]` of a quantized input, plus `residual` (as many elements).
-    fn output(&self, input: &Quantized, residual: Option<&Tensor>) -> Tensor {
+    /// The output `[tokens, out]` of a quantized input, plus `residual` (as many elements),
+    /// then `norm`ed.
+    fn output(&self, input: &Quantized, residual: Option<&Tensor>, norm: Option<&Norm>) -> Tensor {
         let (tokens, out) = (input.scales.len(), self.row_scale.len());
         let acc = input.q.internal_int_mm(&self.weight_t);
         let residual = residual.map(|r| r.to_kind(Kind::Float).contiguous());
@@ -186,10 +203,63 @@ impl QLinear {
             &self.row_scale,
             &self.bias,
             residual.as_ref().map(elements),
+            norm,
             elements_mut(&mut y),
         );
         y
     }
+}
+
+/// A layer norm's affine weights and ε, applied by the rescale pass to each output row.
+pub(crate) struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    /// The weights of `ln` (ones and zeros where it has none) with its `eps`.
+    pub(crate) fn new(ln: &tch::nn::LayerNorm, eps: f64) -> Result<Norm, tch::TchError> {
+        let width = ln.normalized_shape.iter().product::<i64>();
+        let floats = |t: Option<&Tensor>, fill: f64| match t {
+            Some(t) => Vec::<f32>::try_from(t.detach().to_kind(Kind::Float).contiguous()),
+            None => Ok(vec![fill as f32; width as usize]),
+        };
+        Ok(Norm {
+            gamma: floats(ln.ws.as_ref(), 1.0)?,
+            beta: floats(ln.bs.as_ref(), 0.0)?,
+            eps: eps as f32,
+        })
+    }
+
+    /// Normalizes one row in place: `(y − mean) / √(var + ε) · γ + β` (biased variance, as
+    /// libtorch's `layer_norm`), with the sums taken in 16 lanes so that they vectorize.
+    #[inline(always)]
+    fn apply(&self, y: &mut [f32]) {
+        let n = y.len() as f32;
+        let mean = lane_sum(y, |v| v) / n;
+        let var = lane_sum(y, |v| (v - mean) * (v - mean)) / n;
+        let rstd = 1.0 / (var + self.eps).sqrt();
+        for ((v, &g), &b) in y.iter_mut().zip(&self.gamma).zip(&self.beta) {
+            *v = (*v - mean) * rstd * g + b;
+        }
+    }
+}
+
+/// `Σ f(v)` over `y`, summed in 16 lanes (a fixed order, so it vectorizes without
+/// reassociating anything).
+#[inline(always)]
+fn lane_sum(y: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0f32; LANES];
+    let whole = y.len() / LANES * LANES;
+    for chunk in y[..whole].chunks_exact(LANES) {
+        for l in 0..LANES {
+            acc[l] += f(chunk[l]);
+        }
+    }
+    let rest: f32 = y[whole..].iter().map(|&v| f(v)).sum();
+    acc.iter().sum::<f32>() + rest
 }
 
 /// `x`'s shape with the last dimension `out`.
@@ -397,10 +467,11 @@ fn round_small(v: f32) -> i32 {
 }
 
 dispatched! {
-    /// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`.
+    /// `y[t][c] = acc[t][c] · scales[t] · row_scale[c] + bias[c] (+ residual[t][c])`, each
+    /// row then `norm`ed while it is still in the L1 cache.
     fn rescale_rows / rescale_rows_avx512 = rescale_rows_any(
         acc: &[i32], scales: &[f32], row_scale: &[f32], bias: &[f32], residual: Option<&[f32]>,
-        y: &mut [f32]
+        norm: Option<&Norm>, y: &mut [f32]
     )
 }
 
@@ -411,6 +482,7 @@ fn rescale_rows_any(
     row_scale: &[f32],
     bias: &[f32],
     residual: Option<&[f32]>,
+    norm: Option<&Norm>,
     y: &mut [f32],
 ) {
     let out = row_scale.len();
@@ -428,6 +500,9 @@ fn rescale_rows_any(
                     *y = a as f32 * (s * rs) + b;
                 }
             }
+        }
+        if let Some(norm) = norm {
+            norm.apply(y);
         }
     }
 }
@@ -520,8 +595,11 @@ mod tests {
         let r = Tensor::randn([3, 50, 32], cpu);
         let first = QLinear::new(&w1, &b1, &Tensor::ones([32], cpu), false).unwrap();
         let next = QLinear::new(&w2, &b2, &(Tensor::rand([64], cpu) + 0.5), false).unwrap();
-        let fused = first.gelu_into(&next, &x, &r);
-        let unfused = next.forward_add(&first.forward(&x).gelu("none"), &r);
+        let (_vs, ln, norm) = layer_norm(32);
+        let fused = first.gelu_into(&next, &x, &r, &norm);
+        let unfused = next
+            .forward_add(&first.forward(&x).gelu("none"), &r)
+            .apply(&ln);
         assert_eq!(fused.size(), [3, 50, 32]);
         let diff = (&fused - &unfused).abs().max().double_value(&[]);
         let size = unfused.abs().max().double_value(&[]);
@@ -530,6 +608,49 @@ mod tests {
             diff < 0.02 * size,
             "fused against unfused: {diff} of {size}"
         );
+    }
+
+    /// A layer norm over `width` with random weights, and its [`Norm`].
+    fn layer_norm(width: i64) -> (tch::nn::VarStore, tch::nn::LayerNorm, Norm) {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let cfg = tch::nn::LayerNormConfig {
+            eps: 1e-12,
+            ..Default::default()
+        };
+        let ln = tch::nn::layer_norm(vs.root(), vec![width], cfg);
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let (gamma, beta) = (ln.ws.as_ref().unwrap(), ln.bs.as_ref().unwrap());
+        tch::no_grad(|| {
+            gamma
+                .shallow_clone()
+                .copy_(&(Tensor::rand([width], cpu) + 0.5));
+            beta.shallow_clone().copy_(&Tensor::randn([width], cpu));
+        });
+        let norm = Norm::new(&ln, 1e-12).unwrap();
+        (vs, ln, norm)
+    }
+
+    #[test]
+    fn the_norm_in_the_rescale_pass_matches_libtorch_s_layer_norm() {
+        tch::manual_seed(6);
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let lin = QLinear::new(
+            &Tensor::randn([48, 32], cpu),
+            &Tensor::randn([48], cpu),
+            &Tensor::ones([32], cpu),
+            false,
+        )
+        .unwrap();
+        let (x, r) = (
+            Tensor::randn([2, 9, 32], cpu),
+            Tensor::randn([2, 9, 48], cpu),
+        );
+        let (_vs, ln, norm) = layer_norm(48);
+        let fused = lin.forward_add_norm(&x, &r, &norm);
+        let apart = lin.forward_add(&x, &r).apply(&ln);
+        assert_eq!(fused.size(), [2, 9, 48]);
+        let diff = (&fused - &apart).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "fused norm against libtorch's: {diff}");
     }
 
     #[test]
@@ -551,11 +672,14 @@ mod tests {
             .collect();
         let (scale, bias, res) = (floats(out), floats(out), floats(rows * out));
         let (mut y1, mut y2) = (vec![0f32; rows * out], vec![0f32; rows * out]);
+        let (_vs, _ln, layer_norm) = layer_norm(out as i64);
         for residual in [None, Some(res.as_slice())] {
-            rescale_rows(&acc, &s1, &scale, &bias, residual, &mut y1);
-            rescale_rows_any(&acc, &s1, &scale, &bias, residual, &mut y2);
-            let bits = |y: &[f32]| y.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&y1), bits(&y2));
+            for norm in [None, Some(&layer_norm)] {
+                rescale_rows(&acc, &s1, &scale, &bias, residual, norm, &mut y1);
+                rescale_rows_any(&acc, &s1, &scale, &bias, residual, norm, &mut y2);
+                let bits = |y: &[f32]| y.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&y1), bits(&y2));
+            }
         }
     }
 }
