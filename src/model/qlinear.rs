@@ -128,12 +128,12 @@ impl QLinear {
 
     /// The output `[…, out]` of `x` `[…, in]`.
     pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
-        self.run(x, None)
+        self.run(x, None, None)
     }
 
     /// `self.forward(x) + residual`.
     pub(crate) fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
-        self.run(x, Some(residual))
+        self.run(x, Some(residual), None)
     }
 
     /// `next.forward_add(gelu(self.forward(x)), residual)` (exact GELU, as `gelu("none")`),
@@ -168,14 +168,10 @@ impl QLinear {
     /// `norm(self.forward(x) + residual)`, the norm applied to each output row in the
     /// rescale pass that writes it (instead of by libtorch's layer norm in a pass of its own).
     pub(crate) fn forward_add_norm(&self, x: &Tensor, residual: &Tensor, norm: &Norm) -> Tensor {
-        self.run_norm(x, Some(residual), Some(norm))
+        self.run(x, Some(residual), Some(norm))
     }
 
-    fn run(&self, x: &Tensor, residual: Option<&Tensor>) -> Tensor {
-        self.run_norm(x, residual, None)
-    }
-
-    fn run_norm(&self, x: &Tensor, residual: Option<&Tensor>, norm: Option<&Norm>) -> Tensor {
+    fn run(&self, x: &Tensor, residual: Option<&Tensor>, norm: Option<&Norm>) -> Tensor {
         let x = x.to_kind(Kind::Float).contiguous();
         let y = self.output(&self.quantize_input(&x), residual, norm);
         y.view(out_shape(&x, self.row_scale.len()).as_slice())
