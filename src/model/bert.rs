@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
 
+use super::attention;
 use super::qlinear::{smoothing, Norm, QLinear};
 
 struct Layer {
@@ -95,16 +96,20 @@ fn bias_of(lin: &nn::Linear) -> Tensor {
 }
 
 impl Layer {
+    /// Query, key and value of `x` side by side, `[…, 3 × hidden]`, when the layer has them
+    /// in one product (after [`Bert::quantize`] or [`Bert::fuse_qkv`]).
+    fn fused_qkv(&self, x: &Tensor) -> Option<Tensor> {
+        if let Some(q) = &self.int8 {
+            return Some(q.qkv.forward(x));
+        }
+        let (w, b) = self.fused_qkv.as_ref()?;
+        Some(x.linear(w, Some(b)))
+    }
+
     /// Query, key and value of `x`.
     fn qkv(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
-        if let Some(q) = &self.int8 {
-            let parts = q.qkv.forward(x).chunk(3, -1);
-            let [q, k, v]: [Tensor; 3] = parts.try_into().expect("three equal parts");
-            return (q, k, v);
-        }
-        if let Some((w, b)) = &self.fused_qkv {
-            let parts = x.linear(w, Some(b)).chunk(3, -1);
-            let [q, k, v]: [Tensor; 3] = parts.try_into().expect("three equal parts");
+        if let Some(qkv) = self.fused_qkv(x) {
+            let [q, k, v]: [Tensor; 3] = qkv.chunk(3, -1).try_into().expect("three equal parts");
             return (q, k, v);
         }
         (
@@ -444,6 +449,23 @@ impl Bert {
         self.run(ids, mask, train, all_layers, None)
     }
 
+    /// `layer`'s attention context `[batch, len, hidden]` for `x` by libtorch's
+    /// `scaled_dot_product_attention` (training, and masks other than right padding).
+    fn libtorch_attention(&self, layer: &Layer, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let (b, l) = (x.size()[0], x.size()[1]);
+        // True where a key may be attended to: [batch, 1, 1, len].
+        let attend = mask.ne(0).view([b, 1, 1, l]);
+        let d = self.hidden / self.heads;
+        let split = |t: Tensor| t.view([b, l, self.heads, d]).transpose(1, 2);
+        let (q, k, v) = layer.qkv(x);
+        let (q, k, v) = (split(q), split(k), split(v));
+        let p = if train { self.attn_dropout } else { 0.0 };
+        Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&attend), p, false, None)
+            .transpose(1, 2)
+            .contiguous()
+            .view([b, l, self.hidden])
+    }
+
     /// [`Bert::forward`], passing each layer's four projection inputs (hidden state,
     /// attention context, attention output, GELU output) to `observe`.
     fn run(
@@ -463,10 +485,9 @@ impl Bert {
             + self.token_type.forward(&types))
         .apply(&self.norm)
         .dropout(self.dropout, train);
-        // True where a key may be attended to: [batch, 1, 1, len].
-        let attend = mask.ne(0).view([b, 1, 1, l]);
-        let d = self.hidden / self.heads;
-        let split = |t: Tensor| t.view([b, l, self.heads, d]).transpose(1, 2);
+        // Real tokens per sequence, for rhetor's own attention kernel (inference only).
+        let ours = !train && attention::supports((self.hidden / self.heads) as usize);
+        let lens = ours.then(|| attention::prefix_lengths(mask)).flatten();
         let mut out = Vec::new();
         for (n, layer) in self.layers.iter().enumerate() {
             let mut see = |t: &Tensor| {
@@ -475,20 +496,12 @@ impl Bert {
                 }
             };
             see(&x);
-            let (q, k, v) = layer.qkv(&x);
-            let (q, k, v) = (split(q), split(k), split(v));
-            let ctx = Tensor::scaled_dot_product_attention(
-                &q,
-                &k,
-                &v,
-                Some(&attend),
-                if train { self.attn_dropout } else { 0.0 },
-                false,
-                None,
-            )
-            .transpose(1, 2)
-            .contiguous()
-            .view([b, l, self.hidden]);
+            let ctx = match (&lens, layer.fused_qkv(&x)) {
+                (Some(lens), Some(qkv)) => {
+                    attention::self_attention(&qkv, lens, self.heads as usize)
+                }
+                _ => self.libtorch_attention(layer, &x, mask, train),
+            };
             see(&ctx);
             let a = match &layer.int8 {
                 Some(q) => q.attn_out.forward_add_norm(&ctx, &x, &q.attn_norm),

@@ -3,6 +3,7 @@
 //! test doubles implement it the same way. rust-bert and tch stay inside this module (and
 //! `train`, which fits what this module loads).
 
+mod attention;
 pub mod axis;
 pub mod bert;
 pub mod device;
@@ -10,8 +11,10 @@ pub mod encoder;
 pub mod head;
 mod int8_cache;
 pub mod manifest;
+mod omp;
 mod qlinear;
 pub mod registry;
+mod simd;
 pub mod transformer;
 pub mod vader;
 
