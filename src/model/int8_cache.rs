@@ -20,9 +20,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tch::Tensor;
 
-/// Version of the quantization scheme, part of every key (2: calibrated through rhetor's own
-/// attention kernel).
-const FORMAT: &str = "rhetor-int8-2";
+/// Version of the quantization scheme, part of every key.
+const FORMAT: &str = "rhetor-int8-1";
 
 /// Name of the tensor that holds the checksum of the others.
 const CHECKSUM: &str = "checksum";
