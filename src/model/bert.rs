@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
 
-use super::attention;
 use super::qlinear::{smoothing, Norm, QLinear};
+use super::{attention, epilogue};
 
 struct Layer {
     query: nn::Linear,
@@ -28,6 +28,8 @@ struct Layer {
     /// Query, key and value weights and biases stacked into one `[3 × hidden, hidden]` product
     /// after [`Bert::fuse_qkv`] (inference only: training keeps three separate variables).
     fused_qkv: Option<(Tensor, Tensor)>,
+    /// The two layer norms for [`epilogue`]'s fused passes, after [`Bert::fuse_qkv`].
+    norms: Option<[Norm; 2]>,
 }
 
 /// A layer's int8 projections (see [`Bert::quantize`]).
@@ -286,6 +288,7 @@ impl Bert {
                     out_norm: ln(&l / "output" / "LayerNorm", h, c.layer_norm_eps),
                     int8: None,
                     fused_qkv: None,
+                    norms: None,
                 }
             })
             .collect();
@@ -429,6 +432,11 @@ impl Bert {
                 lin.ws.set_data(&w.narrow(0, i as i64 * h, h));
             }
             layer.fused_qkv = Some((w, b));
+            let norm = |ln: &nn::LayerNorm| Norm::new(ln, self.norm_eps);
+            layer.norms = match (norm(&layer.attn_norm), norm(&layer.out_norm)) {
+                (Ok(a), Ok(o)) => Some([a, o]),
+                _ => None,
+            };
         }
     }
 
@@ -464,6 +472,33 @@ impl Bert {
             .transpose(1, 2)
             .contiguous()
             .view([b, l, self.hidden])
+    }
+
+    /// `layer`'s feed-forward block on the attention block's output `a`, plus `a`, normed;
+    /// `fused` holds the layer's norms when the fp32 passes of [`epilogue`] apply, and `see`
+    /// gets the activation (the output projection's input) when it is computed apart.
+    fn feed_forward(
+        &self,
+        layer: &Layer,
+        a: &Tensor,
+        fused: Option<&[Norm; 2]>,
+        train: bool,
+        see: &mut dyn FnMut(&Tensor),
+    ) -> Tensor {
+        if let Some(x) = layer.int8_gelu_feed_forward(self.act, a) {
+            return x;
+        }
+        let i = match (fused, self.act) {
+            (Some(_), Activation::Gelu) => epilogue::project_gelu(&layer.intermediate, a),
+            _ => self.act.apply(&layer.feed_forward_in(a)),
+        };
+        see(&i);
+        match fused {
+            Some([_, norm]) => epilogue::project_add_norm(&layer.output, &i, a, norm),
+            None => layer
+                .project_add(5, &i, a, self.dropout, train)
+                .apply(&layer.out_norm),
+        }
     }
 
     /// [`Bert::forward`], passing each layer's four projection inputs (hidden state,
@@ -503,23 +538,18 @@ impl Bert {
                 _ => self.libtorch_attention(layer, &x, mask, train),
             };
             see(&ctx);
-            let a = match &layer.int8 {
-                Some(q) => q.attn_out.forward_add_norm(&ctx, &x, &q.attn_norm),
-                None => layer
+            let fused = layer.norms.as_ref().filter(|_| !train);
+            let a = match (&layer.int8, fused) {
+                (Some(q), _) => q.attn_out.forward_add_norm(&ctx, &x, &q.attn_norm),
+                (None, Some([norm, _])) => {
+                    epilogue::project_add_norm(&layer.attn_out, &ctx, &x, norm)
+                }
+                (None, None) => layer
                     .project_add(3, &ctx, &x, self.dropout, train)
                     .apply(&layer.attn_norm),
             };
             see(&a);
-            x = match layer.int8_gelu_feed_forward(self.act, &a) {
-                Some(x) => x,
-                None => {
-                    let i = self.act.apply(&layer.feed_forward_in(&a));
-                    see(&i);
-                    layer
-                        .project_add(5, &i, &a, self.dropout, train)
-                        .apply(&layer.out_norm)
-                }
-            };
+            x = self.feed_forward(layer, &a, fused, train, &mut see);
             if all_layers {
                 out.push(x.shallow_clone());
             }

@@ -8,6 +8,7 @@ pub mod axis;
 pub mod bert;
 pub mod device;
 pub mod encoder;
+mod epilogue;
 pub mod head;
 mod int8_cache;
 pub mod manifest;

@@ -233,7 +233,7 @@ impl Norm {
     /// Normalizes one row in place: `(y − mean) / √(var + ε) · γ + β` (biased variance, as
     /// libtorch's `layer_norm`), with the sums taken in 16 lanes so that they vectorize.
     #[inline(always)]
-    fn apply(&self, y: &mut [f32]) {
+    pub(crate) fn apply(&self, y: &mut [f32]) {
         let n = y.len() as f32;
         let mean = lane_sum(y, |v| v) / n;
         let var = lane_sum(y, |v| (v - mean) * (v - mean)) / n;
@@ -374,7 +374,7 @@ fn gelu_quantize_rows_any(
 /// GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))` (PyTorch's `gelu(approximate="none")`), with
 /// [`erf`]: within 1.4e-6 of the exact value for all x (PyTorch's own: 1.2e-6).
 #[inline(always)]
-fn gelu(x: f32) -> f32 {
+pub(crate) fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
