@@ -1,5 +1,6 @@
 //! Criterion benches of the pipeline stages: segmentation (bytes/s), tokenization (tokens/s),
-//! transformer forward per batch size 1/8/32/128 (model loading timed apart), VADER lexicon
+//! transformer forward per batch size 1/8/32/128 (model loading timed apart), the encoder
+//! alone per path (libtorch's layers, fp32 inference, int8), VADER lexicon
 //! scoring (sentences/s) and aggregation per actor × month (rows/s). Run:
 //! `cargo bench --bench pipeline`. The transformer and VADER benches need `scripts/setup.sh`
 //! (they are skipped with a note otherwise).
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rhetor::ingest::parse_text_article;
+use rhetor::model::encoder::{pad_batch, Encoder};
 use rhetor::model::transformer::{Precision, Settings, TransformerModel};
 use rhetor::model::vader::{default_dir, Vader};
 use rhetor::model::ToneModel;
@@ -135,6 +137,45 @@ fn transformer(c: &mut Criterion) {
     g.finish();
 }
 
+/// The encoder alone on one padded batch of 64 suite sentences (no tokenization, pooling or
+/// head): libtorch's layers (three projections, `scaled_dot_product_attention`, `linear`,
+/// GELU, `layer_norm`; what training runs) against the inference paths, fp32 (fused
+/// query/key/value, rhetor's attention kernel and one-pass bias/GELU/residual/norm) and int8.
+fn encoder_stage(c: &mut Criterion) {
+    let base = root().join("models/all-minilm-l6-v2");
+    let load = || Encoder::load(&base, false, tch::Device::Cpu);
+    let (Ok(mut fused), Ok(mut int8), Ok(plain)) = (load(), load(), load()) else {
+        eprintln!("skipping encoder: run scripts/setup.sh");
+        return;
+    };
+    let Ok(wp) = WordPiece::from_vocab(&base.join("vocab.txt")) else {
+        return;
+    };
+    let sents = sentences();
+    let ids: Vec<Vec<i64>> = (sents.iter().take(64))
+        .map(|s| wp.encode(s, 128).ids)
+        .collect();
+    let refs: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+    let (ids, mask) = pad_batch(&refs, wp.pad_id(), tch::Device::Cpu);
+    fused.model.fuse_qkv();
+    if int8.model.quantize(&ids, &mask).is_err() {
+        return;
+    }
+    let mut g = c.benchmark_group("encoder");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(64));
+    for (name, enc) in [
+        ("libtorch-layers", &plain),
+        ("fp32", &fused),
+        ("int8", &int8),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| tch::no_grad(|| enc.hidden_states(&ids, &mask, false).map(|h| h.len())))
+        });
+    }
+    g.finish();
+}
+
 fn lexicon(c: &mut Criterion) {
     let Ok(v) = Vader::load(&default_dir()) else {
         eprintln!("skipping vader: run scripts/setup.sh");
@@ -230,6 +271,7 @@ criterion_group!(
     segmentation,
     tokenization,
     transformer,
+    encoder_stage,
     lexicon,
     aggregation
 );

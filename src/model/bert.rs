@@ -538,7 +538,8 @@ impl Bert {
                 _ => self.libtorch_attention(layer, &x, mask, train),
             };
             see(&ctx);
-            let fused = layer.norms.as_ref().filter(|_| !train);
+            let on_cpu = x.device() == tch::Device::Cpu;
+            let fused = layer.norms.as_ref().filter(|_| !train && on_cpu);
             let a = match (&layer.int8, fused) {
                 (Some(q), _) => q.attn_out.forward_add_norm(&ctx, &x, &q.attn_norm),
                 (None, Some([norm, _])) => {
