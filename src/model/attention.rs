@@ -263,6 +263,8 @@ fn attend_tile(head: &Head, i0: usize, scratch: &mut Scratch, out: &mut [f32]) {
     let queries: [&[f32]; TILE] =
         std::array::from_fn(|t| &seq[(i0 + t).min(len - 1) * stride + at[0]..][..d]);
     let scores = &mut scratch.scores[..TILE * n16];
+    // Each row's running maximum over its real keys, kept in registers.
+    let mut top = [splat(f32::NEG_INFINITY); TILE];
     for b in (0..n16).step_by(LANES) {
         let mut acc = [zero(); TILE];
         for (c, keys) in keys_t.chunks_exact(n16).enumerate() {
@@ -271,16 +273,19 @@ fn attend_tile(head: &Head, i0: usize, scratch: &mut Scratch, out: &mut [f32]) {
                 acc[t] = mul_add(queries[t][c], k, acc[t]);
             }
         }
+        let real = real_lanes(n - b);
         for (t, acc) in acc.into_iter().enumerate() {
             store(acc, &mut scores[t * n16 + b..]);
+            // SAFETY: AVX-512, as in `zero`.
+            top[t] = unsafe { _mm512_mask_max_ps(top[t], real, top[t], acc) };
         }
     }
     let scale = 1.0 / (d as f32).sqrt();
     let mut inv = [0f32; TILE];
     for (t, inv) in inv.iter_mut().enumerate() {
-        let s = &mut scores[t * n16..][..n16];
-        s[n..].fill(f32::NEG_INFINITY);
-        *inv = 1.0 / softmax_in_place(s, scale);
+        // SAFETY: AVX-512, as in `zero`.
+        let max = unsafe { _mm512_reduce_max_ps(top[t]) };
+        *inv = 1.0 / softmax_in_place(&mut scores[t * n16..][..n16], n, max, scale);
     }
     let weights: [&[f32]; TILE] = std::array::from_fn(|t| &scores[t * n16..][..n]);
     let hidden = stride / 3;
@@ -338,24 +343,30 @@ fn scaled(v: __m512, k: f32) -> __m512 {
     unsafe { _mm512_mul_ps(v, _mm512_set1_ps(k)) }
 }
 
-/// `s ← exp((s − max s) · scale)` (`s` whole vectors long, `scale` > 0; a −∞ entry becomes
-/// e^−87, nothing next to the largest term's 1); returns the sum.
+/// The lanes of a 16-key block that hold real keys, `rest` being the real keys from the
+/// block's first on.
 #[inline(always)]
-fn softmax_in_place(s: &mut [f32], scale: f32) -> f32 {
-    let mut top = splat(f32::NEG_INFINITY);
-    for b in (0..s.len()).step_by(LANES) {
-        // SAFETY: AVX-512, as in `zero`.
-        top = unsafe { _mm512_max_ps(top, load(&s[b..])) };
+fn real_lanes(rest: usize) -> __mmask16 {
+    match rest >= LANES {
+        true => 0xFFFF,
+        false => ((1u32 << rest) - 1) as __mmask16,
     }
-    // SAFETY: AVX-512, as in `zero`.
-    let max = splat(unsafe { _mm512_reduce_max_ps(top) });
+}
+
+/// `s[j] ← exp((s[j] − max) · scale)` for the `n` real keys and 0 past them (`s` whole
+/// vectors long, `max` the largest real score, `scale` > 0); returns the sum.
+#[inline(always)]
+fn softmax_in_place(s: &mut [f32], n: usize, max: f32, scale: f32) -> f32 {
+    let max = splat(max);
     let mut sum = zero();
     for b in (0..s.len()).step_by(LANES) {
         // SAFETY: AVX-512, as in `zero`.
-        let e = exp(scaled(unsafe { _mm512_sub_ps(load(&s[b..]), max) }, scale));
-        store(e, &mut s[b..]);
-        // SAFETY: AVX-512, as in `zero`.
-        sum = unsafe { _mm512_add_ps(sum, e) };
+        unsafe {
+            let e = exp(scaled(_mm512_sub_ps(load(&s[b..]), max), scale));
+            let e = _mm512_maskz_mov_ps(real_lanes(n - b), e);
+            store(e, &mut s[b..]);
+            sum = _mm512_add_ps(sum, e);
+        }
     }
     // SAFETY: AVX-512, as in `zero`.
     unsafe { _mm512_reduce_add_ps(sum) }
