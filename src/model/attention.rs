@@ -8,9 +8,6 @@
 //! skipped, not masked), vectorized over keys for the scores and over the head's channels for
 //! the weighted sum. Sequences are spread over libtorch's threads ([`super::omp`]).
 
-#[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::*;
-
 use tch::{Kind, Tensor};
 
 use super::omp;
@@ -55,24 +52,18 @@ pub(crate) fn self_attention(qkv: &Tensor, lens: &[usize], heads: usize) -> Tens
         (Kind::Float, qkv.device()),
     );
     let input = elements::<f32>(&qkv);
+    let shape = Shape {
+        len: l,
+        hidden,
+        heads,
+    };
     let ranges = omp::row_ranges(b, 1);
     let jobs: Vec<_> = (omp::split_rows(elements_mut(&mut out), &ranges, l * hidden).into_iter())
         .zip(&ranges)
         .map(|(out, r)| {
             let input = &input[r.start * l * 3 * hidden..r.end * l * 3 * hidden];
             let lens = &lens[r.clone()];
-            move || {
-                attend_sequences(
-                    input,
-                    lens,
-                    Shape {
-                        len: l,
-                        hidden,
-                        heads,
-                    },
-                    out,
-                )
-            }
+            move || attend_sequences(input, lens, shape, out)
         })
         .collect();
     omp::run(jobs);
@@ -110,311 +101,320 @@ fn attend_sequences(input: &[f32], lens: &[usize], shape: Shape, out: &mut [f32]
     // SAFETY: the CPU has the features the kernel is built for (checked just above).
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        attend_sequences_avx512(input, lens, shape, out)
+        kernel::attend_sequences(input, lens, shape, out)
     }
 }
 
+/// The AVX-512 kernel behind [`attend_sequences`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
-fn attend_sequences_avx512(input: &[f32], lens: &[usize], shape: Shape, out: &mut [f32]) {
-    let Shape { len, hidden, heads } = shape;
-    let d = hidden / heads;
-    let mut scratch = Scratch::new(len, hidden);
-    let rows = input.chunks_exact(len * 3 * hidden);
-    for ((seq, &n), out) in rows.zip(lens).zip(out.chunks_exact_mut(len * hidden)) {
-        let n = n.clamp(1, len);
-        scratch.transpose_keys(seq, hidden, n);
-        for h in 0..heads {
-            let head = Head {
-                seq,
-                len,
-                stride: 3 * hidden,
-                d,
-                at: [h * d, hidden + h * d, 2 * hidden + h * d],
-                n,
-                n16: n.next_multiple_of(LANES),
-                out_at: h * d,
-            };
-            for i in (0..len).step_by(TILE) {
-                attend_tile(&head, i, &mut scratch, out);
-            }
-        }
-    }
-}
+mod kernel {
+    use std::arch::x86_64::*;
 
-/// One head of one sequence.
-struct Head<'a> {
-    /// The sequence's `[len, 3 · hidden]` rows.
-    seq: &'a [f32],
-    /// Rows (tokens, padding included).
-    len: usize,
-    /// Floats per row of `seq`.
-    stride: usize,
-    /// Channels per head.
-    d: usize,
-    /// Where the head's query, key and value channels start in a row.
-    at: [usize; 3],
-    /// Real keys, and real keys rounded up to whole vectors.
-    n: usize,
-    n16: usize,
-    /// Where the head's channels start in a row of the output (`hidden` floats per row).
-    out_at: usize,
-}
+    use super::{Shape, LANES, TILE};
 
-/// The kernel's working memory, allocated once per call.
-struct Scratch {
-    /// The sequence's keys transposed, `[hidden, n16]` (so each head's are one `[d, n16]`
-    /// block): the keys past `n` are zero (their scores are set to −∞ before the softmax).
-    keys_t: Vec<f32>,
-    /// A tile's scores, `[TILE, n16]`, then its weights.
-    scores: Vec<f32>,
-}
-
-impl Scratch {
-    fn new(len: usize, hidden: usize) -> Scratch {
-        let len16 = len.next_multiple_of(LANES);
-        Scratch {
-            keys_t: vec![0.0; hidden * len16],
-            scores: vec![0.0; TILE * len16],
-        }
-    }
-
-    /// Fills `keys_t` from the sequence `seq` (`[len, 3 · hidden]`) with `n` real tokens, in
-    /// blocks of 16 tokens × 16 channels transposed in registers.
-    #[inline(always)]
-    fn transpose_keys(&mut self, seq: &[f32], hidden: usize, n: usize) {
-        let n16 = n.next_multiple_of(LANES);
-        let keys_t = &mut self.keys_t[..hidden * n16];
-        for jb in (0..n16).step_by(LANES) {
-            for cb in (0..hidden).step_by(LANES) {
-                let rows = std::array::from_fn(|r| match jb + r < n {
-                    true => load(&seq[(jb + r) * 3 * hidden + hidden + cb..]),
-                    false => zero(),
-                });
-                for (c, column) in transpose16(rows).into_iter().enumerate() {
-                    store(column, &mut keys_t[(cb + c) * n16 + jb..]);
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
+    pub(super) fn attend_sequences(input: &[f32], lens: &[usize], shape: Shape, out: &mut [f32]) {
+        let Shape { len, hidden, heads } = shape;
+        let d = hidden / heads;
+        let mut scratch = Scratch::new(len, hidden);
+        let rows = input.chunks_exact(len * 3 * hidden);
+        for ((seq, &n), out) in rows.zip(lens).zip(out.chunks_exact_mut(len * hidden)) {
+            let n = n.clamp(1, len);
+            scratch.transpose_keys(seq, hidden, n);
+            for h in 0..heads {
+                let head = Head {
+                    seq,
+                    len,
+                    stride: 3 * hidden,
+                    d,
+                    at: [h * d, hidden + h * d, 2 * hidden + h * d],
+                    n,
+                    n16: n.next_multiple_of(LANES),
+                    out_at: h * d,
+                };
+                for i in (0..len).step_by(TILE) {
+                    attend_tile(&head, i, &mut scratch, out);
                 }
             }
         }
     }
-}
 
-/// The 16 columns of the 16 × 16 block whose rows are `r`.
-#[inline(always)]
-fn transpose16(r: [__m512; LANES]) -> [__m512; LANES] {
-    // SAFETY: AVX-512, as in `zero`.
-    unsafe {
-        // Pairs of rows interleaved, within each 128-bit lane of 4 columns.
-        let t: [__m512; LANES] = std::array::from_fn(|i| match i % 2 {
-            0 => _mm512_unpacklo_ps(r[i], r[i + 1]),
-            _ => _mm512_unpackhi_ps(r[i - 1], r[i]),
-        });
-        // u[4i + k], lane L: column 4L + k, rows 4i .. 4i + 3.
-        let u: [__m512; LANES] = std::array::from_fn(|x| {
-            let (g, k) = (x / 4 * 4, x % 4);
-            let (a, c) = (t[g + k / 2], t[g + 2 + k / 2]);
-            match k % 2 {
-                0 => _mm512_shuffle_ps::<0x44>(a, c),
-                _ => _mm512_shuffle_ps::<0xEE>(a, c),
-            }
-        });
-        // Lanes regrouped twice (0x88: lanes 0, 2 of each; 0xDD: lanes 1, 3).
-        let v: [__m512; LANES] = std::array::from_fn(|x| {
-            let (i, q) = (x % 4, x / 4);
-            let (a, b) = match q {
-                0 | 1 => (u[i], u[i + 4]),
-                _ => (u[i + 8], u[i + 12]),
-            };
-            match q % 2 {
-                0 => _mm512_shuffle_f32x4::<0x88>(a, b),
-                _ => _mm512_shuffle_f32x4::<0xDD>(a, b),
-            }
-        });
-        std::array::from_fn(|x| {
-            let (i, q) = (x % 4, x / 4);
-            let (a, b) = match q {
-                0 | 2 => (v[i], v[i + 8]),
-                _ => (v[i + 4], v[i + 12]),
-            };
-            match q {
-                0 | 1 => _mm512_shuffle_f32x4::<0x88>(a, b),
-                _ => _mm512_shuffle_f32x4::<0xDD>(a, b),
-            }
-        })
+    /// One head of one sequence.
+    struct Head<'a> {
+        /// The sequence's `[len, 3 · hidden]` rows.
+        seq: &'a [f32],
+        /// Rows (tokens, padding included).
+        len: usize,
+        /// Floats per row of `seq`.
+        stride: usize,
+        /// Channels per head.
+        d: usize,
+        /// Where the head's query, key and value channels start in a row.
+        at: [usize; 3],
+        /// Real keys, and real keys rounded up to whole vectors.
+        n: usize,
+        n16: usize,
+        /// Where the head's channels start in a row of the output (`hidden` floats per row).
+        out_at: usize,
     }
-}
 
-/// The context of query rows `i0 .. i0 + TILE` of `head` (those below `len`; the others
-/// repeat the last row and are not written) into the sequence's output rows `out`
-/// (`[len, hidden]`).
-#[inline(always)]
-fn attend_tile(head: &Head, i0: usize, scratch: &mut Scratch, out: &mut [f32]) {
-    let Head {
-        seq,
-        len,
-        stride,
-        d,
-        at,
-        n,
-        n16,
-        out_at,
-    } = *head;
-    let keys_t = &scratch.keys_t[(at[1] - stride / 3) * n16..][..d * n16];
-    let queries: [&[f32]; TILE] =
-        std::array::from_fn(|t| &seq[(i0 + t).min(len - 1) * stride + at[0]..][..d]);
-    let scores = &mut scratch.scores[..TILE * n16];
-    // Each row's running maximum over its real keys, kept in registers.
-    let mut top = [splat(f32::NEG_INFINITY); TILE];
-    for b in (0..n16).step_by(LANES) {
-        let mut acc = [zero(); TILE];
-        for (c, keys) in keys_t.chunks_exact(n16).enumerate() {
-            let k = load(&keys[b..]);
-            for t in 0..TILE {
-                acc[t] = mul_add(queries[t][c], k, acc[t]);
+    /// The kernel's working memory, allocated once per call.
+    struct Scratch {
+        /// The sequence's keys transposed, `[hidden, n16]` (so each head's are one `[d, n16]`
+        /// block): the keys past `n` are zero (their scores are set to −∞ before the softmax).
+        keys_t: Vec<f32>,
+        /// A tile's scores, `[TILE, n16]`, then its weights.
+        scores: Vec<f32>,
+    }
+
+    impl Scratch {
+        fn new(len: usize, hidden: usize) -> Scratch {
+            let len16 = len.next_multiple_of(LANES);
+            Scratch {
+                keys_t: vec![0.0; hidden * len16],
+                scores: vec![0.0; TILE * len16],
             }
         }
-        let real = real_lanes(n - b);
-        for (t, acc) in acc.into_iter().enumerate() {
-            store(acc, &mut scores[t * n16 + b..]);
-            // SAFETY: AVX-512, as in `zero`.
-            top[t] = unsafe { _mm512_mask_max_ps(top[t], real, top[t], acc) };
-        }
-    }
-    let scale = 1.0 / (d as f32).sqrt();
-    let mut inv = [0f32; TILE];
-    for (t, inv) in inv.iter_mut().enumerate() {
-        // SAFETY: AVX-512, as in `zero`.
-        let max = unsafe { _mm512_reduce_max_ps(top[t]) };
-        *inv = 1.0 / softmax_in_place(&mut scores[t * n16..][..n16], n, max, scale);
-    }
-    let weights: [&[f32]; TILE] = std::array::from_fn(|t| &scores[t * n16..][..n]);
-    let hidden = stride / 3;
-    for c in (0..d).step_by(LANES) {
-        let mut acc = [zero(); TILE];
-        for (j, row) in seq.chunks_exact(stride).take(n).enumerate() {
-            let v = load(&row[at[2] + c..]);
-            for t in 0..TILE {
-                acc[t] = mul_add(weights[t][j], v, acc[t]);
+
+        /// Fills `keys_t` from the sequence `seq` (`[len, 3 · hidden]`) with `n` real tokens, in
+        /// blocks of 16 tokens × 16 channels transposed in registers.
+        #[inline(always)]
+        fn transpose_keys(&mut self, seq: &[f32], hidden: usize, n: usize) {
+            let n16 = n.next_multiple_of(LANES);
+            let keys_t = &mut self.keys_t[..hidden * n16];
+            for jb in (0..n16).step_by(LANES) {
+                for cb in (0..hidden).step_by(LANES) {
+                    let rows = std::array::from_fn(|r| match jb + r < n {
+                        true => load(&seq[(jb + r) * 3 * hidden + hidden + cb..]),
+                        false => zero(),
+                    });
+                    for (c, column) in transpose16(rows).into_iter().enumerate() {
+                        store(column, &mut keys_t[(cb + c) * n16 + jb..]);
+                    }
+                }
             }
         }
-        for (t, acc) in acc.into_iter().enumerate().take(len.saturating_sub(i0)) {
-            store(
-                scaled(acc, inv[t]),
-                &mut out[(i0 + t) * hidden + out_at + c..],
-            );
-        }
     }
-}
 
-/// 16 zeros.
-#[inline(always)]
-fn zero() -> __m512 {
-    // SAFETY: only called from the kernel, built with AVX-512.
-    unsafe { _mm512_setzero_ps() }
-}
-
-/// The first 16 floats of `x` (which must hold them).
-#[inline(always)]
-fn load(x: &[f32]) -> __m512 {
-    assert!(x.len() >= LANES);
-    // SAFETY: 16 readable floats (checked); AVX-512 as in `zero`.
-    unsafe { _mm512_loadu_ps(x.as_ptr()) }
-}
-
-/// `v` into the first 16 floats of `x` (which must hold them).
-#[inline(always)]
-fn store(v: __m512, x: &mut [f32]) {
-    assert!(x.len() >= LANES);
-    // SAFETY: 16 writable floats (checked); AVX-512 as in `zero`.
-    unsafe { _mm512_storeu_ps(x.as_mut_ptr(), v) }
-}
-
-/// `a · b + c`, `a` broadcast, in one rounding (FMA).
-#[inline(always)]
-fn mul_add(a: f32, b: __m512, c: __m512) -> __m512 {
-    // SAFETY: AVX-512 as in `zero`.
-    unsafe { _mm512_fmadd_ps(_mm512_set1_ps(a), b, c) }
-}
-
-/// `v · k`.
-#[inline(always)]
-fn scaled(v: __m512, k: f32) -> __m512 {
-    // SAFETY: AVX-512 as in `zero`.
-    unsafe { _mm512_mul_ps(v, _mm512_set1_ps(k)) }
-}
-
-/// The lanes of a 16-key block that hold real keys, `rest` being the real keys from the
-/// block's first on.
-#[inline(always)]
-fn real_lanes(rest: usize) -> __mmask16 {
-    match rest >= LANES {
-        true => 0xFFFF,
-        false => ((1u32 << rest) - 1) as __mmask16,
-    }
-}
-
-/// `s[j] ← exp((s[j] − max) · scale)` for the `n` real keys and 0 past them (`s` whole
-/// vectors long, `max` the largest real score, `scale` > 0); returns the sum.
-#[inline(always)]
-fn softmax_in_place(s: &mut [f32], n: usize, max: f32, scale: f32) -> f32 {
-    let max = splat(max);
-    let mut sum = zero();
-    for b in (0..s.len()).step_by(LANES) {
+    /// The 16 columns of the 16 × 16 block whose rows are `r`.
+    #[inline(always)]
+    fn transpose16(r: [__m512; LANES]) -> [__m512; LANES] {
         // SAFETY: AVX-512, as in `zero`.
         unsafe {
-            let e = exp(scaled(_mm512_sub_ps(load(&s[b..]), max), scale));
-            let e = _mm512_maskz_mov_ps(real_lanes(n - b), e);
-            store(e, &mut s[b..]);
-            sum = _mm512_add_ps(sum, e);
+            // Pairs of rows interleaved, within each 128-bit lane of 4 columns.
+            let t: [__m512; LANES] = std::array::from_fn(|i| match i % 2 {
+                0 => _mm512_unpacklo_ps(r[i], r[i + 1]),
+                _ => _mm512_unpackhi_ps(r[i - 1], r[i]),
+            });
+            // u[4i + k], lane L: column 4L + k, rows 4i .. 4i + 3.
+            let u: [__m512; LANES] = std::array::from_fn(|x| {
+                let (g, k) = (x / 4 * 4, x % 4);
+                let (a, c) = (t[g + k / 2], t[g + 2 + k / 2]);
+                match k % 2 {
+                    0 => _mm512_shuffle_ps::<0x44>(a, c),
+                    _ => _mm512_shuffle_ps::<0xEE>(a, c),
+                }
+            });
+            // Lanes regrouped twice (0x88: lanes 0, 2 of each; 0xDD: lanes 1, 3).
+            let v: [__m512; LANES] = std::array::from_fn(|x| {
+                let (i, q) = (x % 4, x / 4);
+                let (a, b) = match q {
+                    0 | 1 => (u[i], u[i + 4]),
+                    _ => (u[i + 8], u[i + 12]),
+                };
+                match q % 2 {
+                    0 => _mm512_shuffle_f32x4::<0x88>(a, b),
+                    _ => _mm512_shuffle_f32x4::<0xDD>(a, b),
+                }
+            });
+            std::array::from_fn(|x| {
+                let (i, q) = (x % 4, x / 4);
+                let (a, b) = match q {
+                    0 | 2 => (v[i], v[i + 8]),
+                    _ => (v[i + 4], v[i + 12]),
+                };
+                match q {
+                    0 | 1 => _mm512_shuffle_f32x4::<0x88>(a, b),
+                    _ => _mm512_shuffle_f32x4::<0xDD>(a, b),
+                }
+            })
         }
     }
-    // SAFETY: AVX-512, as in `zero`.
-    unsafe { _mm512_reduce_add_ps(sum) }
-}
 
-/// e^x for each x ≤ 0, within 2 ulp (Cephes' `expf`: x = n·ln 2 + r with |r| ≤ ln 2 / 2, a
-/// degree-6 polynomial for e^r, then scaled by 2^n); e^−87 below −87.
-#[inline(always)]
-fn exp(x: __m512) -> __m512 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const P: [f32; 6] = [
-        1.987_569_1e-4,
-        1.398_199_9e-3,
-        8.333_452e-3,
-        4.166_579_6e-2,
-        1.666_666_5e-1,
-        0.5,
-    ];
-    // SAFETY: AVX-512 and FMA, as in `zero`.
-    unsafe {
-        let x = _mm512_max_ps(x, splat(-87.0));
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(x, splat(std::f32::consts::LOG2_E)),
-        );
-        let r = _mm512_fnmadd_ps(n, splat(LN2_HI), x);
-        let r = _mm512_fnmadd_ps(n, splat(LN2_LO), r);
-        let p = P[1..]
-            .iter()
-            .fold(splat(P[0]), |p, &c| _mm512_fmadd_ps(p, r, splat(c)));
-        let e = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, splat(1.0)));
-        _mm512_scalef_ps(e, n)
+    /// The context of query rows `i0 .. i0 + TILE` of `head` (those below `len`; the others
+    /// repeat the last row and are not written) into the sequence's output rows `out`
+    /// (`[len, hidden]`).
+    #[inline(always)]
+    fn attend_tile(head: &Head, i0: usize, scratch: &mut Scratch, out: &mut [f32]) {
+        let Head {
+            seq,
+            len,
+            stride,
+            d,
+            at,
+            n,
+            n16,
+            out_at,
+        } = *head;
+        let keys_t = &scratch.keys_t[(at[1] - stride / 3) * n16..][..d * n16];
+        let queries: [&[f32]; TILE] =
+            std::array::from_fn(|t| &seq[(i0 + t).min(len - 1) * stride + at[0]..][..d]);
+        let scores = &mut scratch.scores[..TILE * n16];
+        // Each row's running maximum over its real keys, kept in registers.
+        let mut top = [splat(f32::NEG_INFINITY); TILE];
+        for b in (0..n16).step_by(LANES) {
+            let mut acc = [zero(); TILE];
+            for (c, keys) in keys_t.chunks_exact(n16).enumerate() {
+                let k = load(&keys[b..]);
+                for t in 0..TILE {
+                    acc[t] = mul_add(queries[t][c], k, acc[t]);
+                }
+            }
+            let real = real_lanes(n - b);
+            for (t, acc) in acc.into_iter().enumerate() {
+                store(acc, &mut scores[t * n16 + b..]);
+                // SAFETY: AVX-512, as in `zero`.
+                top[t] = unsafe { _mm512_mask_max_ps(top[t], real, top[t], acc) };
+            }
+        }
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut inv = [0f32; TILE];
+        for (t, inv) in inv.iter_mut().enumerate() {
+            // SAFETY: AVX-512, as in `zero`.
+            let max = unsafe { _mm512_reduce_max_ps(top[t]) };
+            *inv = 1.0 / softmax_in_place(&mut scores[t * n16..][..n16], n, max, scale);
+        }
+        let weights: [&[f32]; TILE] = std::array::from_fn(|t| &scores[t * n16..][..n]);
+        let hidden = stride / 3;
+        for c in (0..d).step_by(LANES) {
+            let mut acc = [zero(); TILE];
+            for (j, row) in seq.chunks_exact(stride).take(n).enumerate() {
+                let v = load(&row[at[2] + c..]);
+                for t in 0..TILE {
+                    acc[t] = mul_add(weights[t][j], v, acc[t]);
+                }
+            }
+            for (t, acc) in acc.into_iter().enumerate().take(len.saturating_sub(i0)) {
+                store(
+                    scaled(acc, inv[t]),
+                    &mut out[(i0 + t) * hidden + out_at + c..],
+                );
+            }
+        }
     }
-}
 
-/// 16 copies of `v`.
-#[inline(always)]
-fn splat(v: f32) -> __m512 {
-    // SAFETY: AVX-512, as in `zero`.
-    unsafe { _mm512_set1_ps(v) }
+    /// 16 zeros.
+    #[inline(always)]
+    fn zero() -> __m512 {
+        // SAFETY: only called from the kernel, built with AVX-512.
+        unsafe { _mm512_setzero_ps() }
+    }
+
+    /// The first 16 floats of `x` (which must hold them).
+    #[inline(always)]
+    pub(super) fn load(x: &[f32]) -> __m512 {
+        assert!(x.len() >= LANES);
+        // SAFETY: 16 readable floats (checked); AVX-512 as in `zero`.
+        unsafe { _mm512_loadu_ps(x.as_ptr()) }
+    }
+
+    /// `v` into the first 16 floats of `x` (which must hold them).
+    #[inline(always)]
+    pub(super) fn store(v: __m512, x: &mut [f32]) {
+        assert!(x.len() >= LANES);
+        // SAFETY: 16 writable floats (checked); AVX-512 as in `zero`.
+        unsafe { _mm512_storeu_ps(x.as_mut_ptr(), v) }
+    }
+
+    /// `a · b + c`, `a` broadcast, in one rounding (FMA).
+    #[inline(always)]
+    fn mul_add(a: f32, b: __m512, c: __m512) -> __m512 {
+        // SAFETY: AVX-512 as in `zero`.
+        unsafe { _mm512_fmadd_ps(_mm512_set1_ps(a), b, c) }
+    }
+
+    /// `v · k`.
+    #[inline(always)]
+    fn scaled(v: __m512, k: f32) -> __m512 {
+        // SAFETY: AVX-512 as in `zero`.
+        unsafe { _mm512_mul_ps(v, _mm512_set1_ps(k)) }
+    }
+
+    /// The lanes of a 16-key block that hold real keys, `rest` being the real keys from the
+    /// block's first on.
+    #[inline(always)]
+    fn real_lanes(rest: usize) -> __mmask16 {
+        match rest >= LANES {
+            true => 0xFFFF,
+            false => ((1u32 << rest) - 1) as __mmask16,
+        }
+    }
+
+    /// `s[j] ← exp((s[j] − max) · scale)` for the `n` real keys and 0 past them (`s` whole
+    /// vectors long, `max` the largest real score, `scale` > 0); returns the sum.
+    #[inline(always)]
+    fn softmax_in_place(s: &mut [f32], n: usize, max: f32, scale: f32) -> f32 {
+        let max = splat(max);
+        let mut sum = zero();
+        for b in (0..s.len()).step_by(LANES) {
+            // SAFETY: AVX-512, as in `zero`.
+            unsafe {
+                let e = exp(scaled(_mm512_sub_ps(load(&s[b..]), max), scale));
+                let e = _mm512_maskz_mov_ps(real_lanes(n - b), e);
+                store(e, &mut s[b..]);
+                sum = _mm512_add_ps(sum, e);
+            }
+        }
+        // SAFETY: AVX-512, as in `zero`.
+        unsafe { _mm512_reduce_add_ps(sum) }
+    }
+
+    /// e^x for each x ≤ 0, within 2 ulp (Cephes' `expf`: x = n·ln 2 + r with |r| ≤ ln 2 / 2, a
+    /// degree-6 polynomial for e^r, then scaled by 2^n); e^−87 below −87.
+    #[inline(always)]
+    pub(super) fn exp(x: __m512) -> __m512 {
+        const LN2_HI: f32 = 0.693_359_4;
+        const LN2_LO: f32 = -2.121_944_4e-4;
+        const P: [f32; 6] = [
+            1.987_569_1e-4,
+            1.398_199_9e-3,
+            8.333_452e-3,
+            4.166_579_6e-2,
+            1.666_666_5e-1,
+            0.5,
+        ];
+        // SAFETY: AVX-512 and FMA, as in `zero`.
+        unsafe {
+            let x = _mm512_max_ps(x, splat(-87.0));
+            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm512_mul_ps(x, splat(std::f32::consts::LOG2_E)),
+            );
+            let r = _mm512_fnmadd_ps(n, splat(LN2_HI), x);
+            let r = _mm512_fnmadd_ps(n, splat(LN2_LO), r);
+            let p = P[1..]
+                .iter()
+                .fold(splat(P[0]), |p, &c| _mm512_fmadd_ps(p, r, splat(c)));
+            let e = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, splat(1.0)));
+            _mm512_scalef_ps(e, n)
+        }
+    }
+
+    /// 16 copies of `v`.
+    #[inline(always)]
+    fn splat(v: f32) -> __m512 {
+        // SAFETY: AVX-512, as in `zero`.
+        unsafe { _mm512_set1_ps(v) }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn exp_is_within_two_ulp_of_the_exact_value() {
+        use kernel::{exp, load, store};
         if !supports(LANES) {
             eprintln!("skipped: this CPU does not run rhetor's attention kernel");
             return;

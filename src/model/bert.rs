@@ -531,11 +531,10 @@ impl Bert {
                 }
             };
             see(&x);
-            let ctx = match (&lens, layer.fused_qkv(&x)) {
-                (Some(lens), Some(qkv)) => {
-                    attention::self_attention(&qkv, lens, self.heads as usize)
-                }
-                _ => self.libtorch_attention(layer, &x, mask, train),
+            let ours = lens.as_ref().and_then(|l| Some((l, layer.fused_qkv(&x)?)));
+            let ctx = match ours {
+                Some((lens, qkv)) => attention::self_attention(&qkv, lens, self.heads as usize),
+                None => self.libtorch_attention(layer, &x, mask, train),
             };
             see(&ctx);
             let on_cpu = x.device() == tch::Device::Cpu;
