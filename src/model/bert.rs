@@ -1,6 +1,9 @@
 //! The BERT encoder in tch, layer for layer as Hugging Face's `BertModel` (embeddings →
-//! N × [self-attention → add & norm → GELU feed-forward → add & norm]), with attention through
-//! libtorch's fused `scaled_dot_product_attention`. Variable names match the safetensors
+//! N × [self-attention → add & norm → GELU feed-forward → add & norm]). Training runs
+//! libtorch's layers (`linear`, `scaled_dot_product_attention`, `gelu`, `layer_norm`);
+//! inference on the CPU runs rhetor's kernels where they apply: its attention (`attention.rs`)
+//! and the one-pass projections of `epilogue.rs` (fp32) or `qlinear.rs` (int8), each checked
+//! against libtorch's layers by unit tests. Variable names match the safetensors
 //! checkpoint and rust-bert's modules (`embeddings.word_embeddings.weight`,
 //! `encoder.layer.0.attention.self.query.weight`, …), so the base weights and fine-tuned
 //! overlays load unchanged.
@@ -419,6 +422,8 @@ impl Bert {
     /// GEMM instead of three per layer), for inference: call after all weights (base and
     /// overlay) are loaded; training must not call it (the stacked copy gets no gradient).
     /// The three weights then become views into the stacked one, so fusing costs no memory.
+    /// It also readies the fp32 inference passes (`epilogue.rs`) and, with the stacked
+    /// product, rhetor's attention kernel (`attention.rs`).
     pub fn fuse_qkv(&mut self) {
         for layer in &mut self.layers {
             let (q, k, v) = (&layer.query, &layer.key, &layer.value);

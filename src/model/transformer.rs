@@ -113,7 +113,7 @@ impl SentenceEncoder {
 
     /// Switches the encoder's linear layers to int8 ([`Precision::Int8`]), calibrated on
     /// [`CALIBRATION`]. The int8 products run on the CPU only. With a `cache` file (from
-    /// [`super::int8_cache::path`]) they are read from it when it holds this encoder's, and
+    /// `int8_cache::path`) they are read from it when it holds this encoder's, and
     /// written to it after quantizing otherwise.
     pub fn quantize(&mut self, cache: Option<&Path>) -> Result<(), ModelError> {
         let device = self.encoder.device();
