@@ -155,6 +155,31 @@ fn scores_do_not_depend_on_the_batch_size_at_either_precision() {
 }
 
 #[test]
+fn fp32_scores_are_the_same_bits_on_one_libtorch_thread_and_on_two() {
+    // On two threads rhetor's attention kernel and fp32 passes split the batch's rows
+    // between them (src/model/omp.rs); each row is computed whole by one thread.
+    let seed = seed();
+    let on = |threads: &str| {
+        let path = seed.to_str().unwrap();
+        let args = [
+            "score",
+            "--quiet",
+            "--precision",
+            "fp32",
+            "--threads",
+            threads,
+            path,
+        ];
+        let run = rhetor(&args, None, &root());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let (one, two) = (on("1"), on("2"));
+    assert!(!one.is_empty());
+    assert_eq!(one, two, "the thread count changed a score");
+}
+
+#[test]
 fn lines_mode_gives_exactly_one_row_per_line_in_order() {
     let input = "It was great. Really great!\n\nterrible, awful service\r\nneutral line\n";
     let (run, _d) = score(

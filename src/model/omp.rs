@@ -123,6 +123,9 @@ pub(crate) fn run<F: FnOnce() + Send>(jobs: Vec<F>) {
         panic: Mutex::new(None),
         gomp,
     };
+    // The team's threads share `region` through a raw pointer: it must be `Sync`.
+    fn shared_by_threads<T: Sync>(_: &T) {}
+    shared_by_threads(&region);
     let data = &region as *const Region<F> as *mut c_void;
     // SAFETY: `run_share::<F>` reads `region` only until GOMP_parallel returns, which is
     // after every thread of the team has finished it.
