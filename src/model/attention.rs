@@ -51,6 +51,9 @@ pub(crate) fn self_attention(qkv: &Tensor, lens: &[usize], heads: usize) -> Tens
         [b as i64, l as i64, hidden as i64],
         (Kind::Float, qkv.device()),
     );
+    if b == 0 || l == 0 {
+        return out;
+    }
     let input = elements::<f32>(&qkv);
     let shape = Shape {
         len: l,
@@ -440,6 +443,15 @@ mod tests {
         }
         assert_eq!(exp_of([0.0; LANES]), [1.0; LANES]);
         assert_eq!(exp_of([-200.0; LANES]), exp_of([-87.0; LANES]));
+    }
+
+    #[test]
+    fn an_empty_batch_gives_an_empty_context() {
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        for (b, l) in [(0i64, 5i64), (2, 0)] {
+            let ctx = self_attention(&Tensor::zeros([b, l, 96], cpu), &vec![0; b as usize], 1);
+            assert_eq!(ctx.size(), [b, l, 32]);
+        }
     }
 
     #[test]
