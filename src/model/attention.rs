@@ -4,9 +4,10 @@
 //! News sentences are short (most under 64 tokens), and at those lengths libtorch's fused
 //! `scaled_dot_product_attention` spends most of its time around the arithmetic: splitting the
 //! heads out, a small `sgemm` call per block, buffers per call, and a transpose back. Here each
-//! head of each sequence is one loop nest over the sequence's real keys only (padding keys are
-//! skipped, not masked), vectorized over keys for the scores and over the head's channels for
-//! the weighted sum. Sequences are spread over libtorch's threads ([`super::omp`]).
+//! head of each sequence is one loop nest over the sequence's real keys (padding keys get no
+//! weight: the weighted sum skips them, and the last block of scores masks them), vectorized
+//! over keys for the scores and over the head's channels for the weighted sum. Sequences are
+//! spread over libtorch's threads ([`super::omp`]).
 
 use tch::{Kind, Tensor};
 
@@ -115,6 +116,7 @@ mod kernel {
 
     use super::{Shape, LANES, TILE};
 
+    /// [`super::attend_sequences`], for a CPU with AVX-512 and FMA.
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl")]
     pub(super) fn attend_sequences(input: &[f32], lens: &[usize], shape: Shape, out: &mut [f32]) {
         let Shape { len, hidden, heads } = shape;
@@ -164,7 +166,8 @@ mod kernel {
     /// The kernel's working memory, allocated once per call.
     struct Scratch {
         /// The sequence's keys transposed, `[hidden, n16]` (so each head's are one `[d, n16]`
-        /// block): the keys past `n` are zero (their scores are set to −∞ before the softmax).
+        /// block): the keys past `n` are zero, and their lanes are masked out of each row's
+        /// maximum and weights.
         keys_t: Vec<f32>,
         /// A tile's scores, `[TILE, n16]`, then its weights.
         scores: Vec<f32>,
