@@ -138,23 +138,12 @@ impl Layer {
         let q = self.int8.as_ref().filter(|_| act == Activation::Gelu)?;
         Some(q.intermediate.gelu_into(&q.output, a, a, &q.out_norm))
     }
+}
 
-    /// Projection `k` of `x` plus `residual`, with dropout on the projection in training
-    /// (`k` counts the six projections from 0: query, key, value, 3 attention output,
-    /// intermediate, 5 output).
-    fn project_add(&self, k: usize, x: &Tensor, residual: &Tensor, p: f64, train: bool) -> Tensor {
-        let int8 = self.int8.as_ref().map(|q| match k {
-            3 => &q.attn_out,
-            _ => &q.output,
-        });
-        if let Some(q) = int8 {
-            return q.forward_add(x, residual);
-        }
-        [&self.attn_out, &self.intermediate, &self.output][k - 3]
-            .forward(x)
-            .dropout(p, train)
-            + residual
-    }
+/// `lin(x) + residual` by libtorch's layers, with dropout on the projection in training (the
+/// path without rhetor's fused passes).
+fn project_add(lin: &nn::Linear, x: &Tensor, residual: &Tensor, p: f64, train: bool) -> Tensor {
+    lin.forward(x).dropout(p, train) + residual
 }
 
 /// The encoder's shape and numerics, read from the base's `config.json` (a Hugging Face BERT
@@ -498,11 +487,12 @@ impl Bert {
             _ => self.act.apply(&layer.feed_forward_in(a)),
         };
         see(&i);
-        match fused {
-            Some([_, norm]) => epilogue::project_add_norm(&layer.output, &i, a, norm),
-            None => layer
-                .project_add(5, &i, a, self.dropout, train)
-                .apply(&layer.out_norm),
+        match (&layer.int8, fused) {
+            (Some(q), _) => q.output.forward_add_norm(&i, a, &q.out_norm),
+            (None, Some([_, norm])) => epilogue::project_add_norm(&layer.output, &i, a, norm),
+            (None, None) => {
+                project_add(&layer.output, &i, a, self.dropout, train).apply(&layer.out_norm)
+            }
         }
     }
 
@@ -549,8 +539,7 @@ impl Bert {
                 (None, Some([norm, _])) => {
                     epilogue::project_add_norm(&layer.attn_out, &ctx, &x, norm)
                 }
-                (None, None) => layer
-                    .project_add(3, &ctx, &x, self.dropout, train)
+                (None, None) => project_add(&layer.attn_out, &ctx, &x, self.dropout, train)
                     .apply(&layer.attn_norm),
             };
             see(&a);

@@ -133,12 +133,7 @@ impl QLinear {
         self.run(x, None, None)
     }
 
-    /// `self.forward(x) + residual`.
-    pub(crate) fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Tensor {
-        self.run(x, Some(residual), None)
-    }
-
-    /// `next.forward_add(gelu(self.forward(x)), residual)` (exact GELU, as `gelu("none")`),
+    /// `norm(next.forward(gelu(self.forward(x))) + residual)` (exact GELU, as `gelu("none")`),
     /// with this layer's output going through GELU straight into `next`'s int8 input, one
     /// pass per token row: the feed-forward block's `[tokens, 1536]` activations are never
     /// written in fp32, nor read back by a separate GELU and a separate quantize pass.
@@ -502,7 +497,7 @@ mod tests {
         assert!(err < 0.02, "relative error {err}");
         let alone = lin.forward(&x.narrow(0, 1, 1).narrow(1, 5, 1));
         assert!(alone.equal(&y.narrow(0, 1, 1).narrow(1, 5, 1)));
-        let added = lin.forward_add(&x, &r);
+        let added = lin.run(&x, Some(&r), None);
         assert!(added.allclose(&(&y + &r), 1e-5, 1e-5, false));
     }
 
@@ -547,7 +542,7 @@ mod tests {
         let (_vs, ln, norm) = layer_norm(32);
         let fused = first.gelu_into(&next, &x, &r, &norm);
         let unfused = next
-            .forward_add(&first.forward(&x).gelu("none"), &r)
+            .run(&first.forward(&x).gelu("none"), Some(&r), None)
             .apply(&ln);
         assert_eq!(fused.size(), [3, 50, 32]);
         let diff = (&fused - &unfused).abs().max().double_value(&[]);
@@ -596,7 +591,7 @@ mod tests {
         );
         let (_vs, ln, norm) = layer_norm(48);
         let fused = lin.forward_add_norm(&x, &r, &norm);
-        let apart = lin.forward_add(&x, &r).apply(&ln);
+        let apart = lin.run(&x, Some(&r), None).apply(&ln);
         assert_eq!(fused.size(), [2, 9, 48]);
         let diff = (&fused - &apart).abs().max().double_value(&[]);
         assert!(diff < 1e-5, "fused norm against libtorch's: {diff}");
